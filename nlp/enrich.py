@@ -1,0 +1,126 @@
+"""posts -> enriched_posts, one date partition at a time, only where something changed.
+
+Each enriched partition records a fingerprint of what it was built from (the posts files of that
+day, the NLP version, the brand and language config). ``enrich_pending`` rebuilds exactly the
+partitions whose fingerprint changed: a rerun with nothing new does nothing, a new day touches one
+partition, a changed brand alias re-links everything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+
+import pyarrow as pa
+
+from nlp.pipeline import pipeline
+from pipelines.contracts import conform
+from pipelines.posts import posts_partitions
+from pipelines.project import Project
+from pipelines.storage import ENRICHED, Storage, partition_value
+from pipelines.validation import validate
+from schemas.tables import ENRICHED_POSTS, POSTS
+
+log = logging.getLogger(__name__)
+
+NLP_VERSION = "0.1.0-langid-brands"
+FINGERPRINT_KEY = "listening.source_fingerprint"
+BATCH_SIZE = 256
+
+
+def _fingerprint(storage: Storage, paths: list[str], project: Project) -> str:
+    digest = hashlib.sha256()
+    digest.update(NLP_VERSION.encode())
+    digest.update(json.dumps([b.model_dump() for b in project.config.brands], sort_keys=True).encode())
+    digest.update(json.dumps(sorted(project.config.languages)).encode())
+    for path in sorted(paths):
+        digest.update(storage.relative(path).encode())
+        digest.update(hashlib.sha256(storage.read_bytes(path)).digest())
+    return digest.hexdigest()
+
+
+def pending_dates(project: Project) -> dict[str, str]:
+    """Dates whose enriched partition is missing or stale -> their new fingerprint."""
+    storage = project.storage
+    pending = {}
+    for day, paths in sorted(posts_partitions(storage).items()):
+        fingerprint = _fingerprint(storage, paths, project)
+        target = storage.enriched_partition(day)
+        if storage.exists(target) and storage.read_parquet_metadata(target).get(FINGERPRINT_KEY) == fingerprint:
+            continue
+        pending[day] = fingerprint
+    return pending
+
+
+def enrich_table(posts: pa.Table, project: Project, enriched_at: dt.datetime) -> pa.Table:
+    """Add the NLP columns to a posts table (any number of rows)."""
+    nlp = pipeline(project.config)
+    texts = posts.column("text").to_pylist()
+    declared = posts.column("source_language").to_pylist()
+    brand_of_author = posts.column("brand_account_of").to_pylist()
+    docs = []
+    for text, lang in zip(texts, declared, strict=True):
+        doc = nlp.make_doc(text or "")
+        doc._.declared_language = lang
+        docs.append(doc)
+    languages, confidences, brands, mentions = [], [], [], []
+    for doc, author_brand in zip(nlp.pipe(docs, batch_size=BATCH_SIZE), brand_of_author, strict=True):
+        ids = list(doc._.brands)
+        found = list(doc._.brand_mentions)
+        if author_brand and author_brand not in ids:
+            # A brand's own account speaks about that brand even without naming it.
+            ids.insert(0, author_brand)
+            found.insert(0, {"brand_id": author_brand, "matched": None, "start": None, "end": None,
+                             "kind": "author"})  # fmt: skip
+        languages.append(doc._.language)
+        confidences.append(doc._.language_confidence)
+        brands.append(ids)
+        mentions.append(found)
+    n = posts.num_rows
+    added = {
+        "language": languages,
+        "language_confidence": confidences,
+        "brands": brands,
+        "brand_mentions": mentions,
+        "is_likely_bot": [False] * n,
+        "text_truncated": [False] * n,
+        "nlp_version": [NLP_VERSION] * n,
+        "enriched_at": [enriched_at] * n,
+    }
+    table = posts
+    schema = ENRICHED_POSTS.with_metadata()
+    for name, values in added.items():
+        table = table.append_column(schema.field(name), pa.array(values, type=schema.field(name).type))
+    return conform(table, ENRICHED_POSTS)
+
+
+def enrich_pending(project: Project) -> dict:
+    """Enrich every stale date partition; validate; write atomically. Returns what was done."""
+    storage = project.storage
+    pending = pending_dates(project)
+    if not pending:
+        log.info("enriched layer is up to date")
+        return {"dates": [], "rows": 0}
+    started = time.perf_counter()
+    partitions = posts_partitions(storage)
+    enriched_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    tables: dict[str, pa.Table] = {}
+    for day in pending:
+        posts = pa.concat_tables([conform(storage.read_parquet(p), POSTS) for p in partitions[day]])
+        tables[day] = enrich_table(posts.sort_by("post_id"), project, enriched_at)
+    validate(pa.concat_tables(list(tables.values())), ENRICHED_POSTS, label=f"{len(tables)} enriched partitions")
+    for day, table in tables.items():
+        meta = dict(table.schema.metadata or {})
+        meta[FINGERPRINT_KEY.encode()] = pending[day].encode()
+        storage.write_parquet(storage.enriched_partition(day), table.replace_schema_metadata(meta))
+    # Partitions whose posts disappeared (e.g. storage cleaned by hand) must not linger.
+    for path in storage.glob(f"{ENRICHED}/date=*/enriched.parquet"):
+        if partition_value(path, "date") not in partitions:
+            storage.remove(path)
+    rows = sum(t.num_rows for t in tables.values())
+    elapsed = time.perf_counter() - started
+    log.info("enriched %d rows in %d partitions in %.1f s", rows, len(tables), elapsed)
+    return {"dates": sorted(tables), "rows": rows, "seconds": round(elapsed, 2)}

@@ -1,0 +1,230 @@
+"""The ``listening`` command line: every pipeline step, without Airflow.
+
+The functions it calls are the same ones the DAGs call, so ``listening run`` and an Airflow run of
+``listening_ingest`` -> ``listening_enrich`` -> ``listening_marts`` produce the same layers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from schemas.config import ConfigError
+
+log = logging.getLogger("listening")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for noisy in ("great_expectations", "py.warnings", "fsspec", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _print(value: object) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def _project(args: argparse.Namespace):
+    from pipelines.project import open_project
+
+    return open_project(args.config)
+
+
+# -- commands ------------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.run import run_all
+
+    _print(run_all(_project(args)))
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from pipelines.ingest import enabled_sources, ingest_source
+
+    project = _project(args)
+    names = [args.source] if args.source else enabled_sources(project)
+    results = []
+    for name in names:
+        started = time.perf_counter()
+        result = ingest_source(project, name)
+        result.pop("batches", None)
+        result["seconds"] = round(time.perf_counter() - started, 2)
+        results.append(result)
+    _print(results)
+    return 0
+
+
+def _parse_mapping(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"--map expects FIELD=COLUMN, got {pair!r}")
+        target, column = pair.split("=", 1)
+        mapping[target.strip()] = column.strip()
+    return mapping
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from pipelines.ingest import FileSpec, import_file
+
+    project = _project(args)
+    mapping = _parse_mapping(args.map or [])
+    configured = next((s for s in project.config.sources if s.name == args.source), None)
+    if not mapping:
+        if configured is None:
+            raise ConfigError(
+                f"source {args.source!r} is not in the config: give the columns with --map text=COL --map created_at=COL ..."
+            )
+        mapping = dict(configured.mapping)
+    spec = FileSpec(
+        source=args.source,
+        mapping=mapping,
+        fmt=args.format,
+        timezone=args.timezone or (configured.timezone if configured else None) or project.config.timezone,
+        encoding=args.encoding,
+        date_format=args.date_format,
+    )
+    result = import_file(project, args.path, spec)
+    _print({k: v for k, v in result.items() if k != "batches"} | {"warnings": result["batches"][0]["warnings"]})
+    return 0
+
+
+def cmd_enrich(args: argparse.Namespace) -> int:
+    from nlp.enrich import enrich_pending
+
+    result = enrich_pending(_project(args))
+    result["dates"] = len(result["dates"])
+    _print(result)
+    return 0
+
+
+def cmd_marts(args: argparse.Namespace) -> int:
+    from pipelines.marts import build_marts
+
+    _print(build_marts(_project(args)))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from pipelines.status import layer_status
+
+    _print(layer_status(_project(args)))
+    return 0
+
+
+def cmd_config_validate(args: argparse.Namespace) -> int:
+    project = _project(args)
+    config = project.config
+    print(f"{project.config_path}: valid ({len(config.brands)} brands, {len(config.sources)} sources, "
+          f"{len(config.languages)} languages, storage {project.storage.uri()})")  # fmt: skip
+    return 0
+
+
+def cmd_schemas_export(args: argparse.Namespace) -> int:
+    from schemas.config import write_config_json_schema
+    from schemas.tables import export_tables
+
+    for path in [write_config_json_schema(), *export_tables()]:
+        print(path)
+    return 0
+
+
+def cmd_demo_generate(args: argparse.Namespace) -> int:
+    from pipelines.demo.generate import generate
+
+    out = Path(args.out) if args.out else _project(args).resolve("var/inbox/demo")
+    _print(generate(out) | {"out": str(out)})
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    project = _project(args)
+    app = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
+    env = dict(os.environ, LISTENING_CONFIG=str(project.config_path))
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.address", args.host, "--server.port", str(args.port),
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    print(f"Dashboard: http://{args.host}:{args.port}  (Ctrl+C to stop)", flush=True)
+    return subprocess.call(command, env=env)
+
+
+# -- parser --------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="listening", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", help="project file (default: $LISTENING_CONFIG or ./listening.yaml)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("run", help="ingest every source, enrich, build marts (no Airflow)").set_defaults(func=cmd_run)
+
+    p = sub.add_parser("ingest", help="land and normalise configured sources")
+    p.add_argument("--source", help="only this source")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("import", help="import a CSV/JSONL/Parquet export with a column mapping")
+    p.add_argument("path")
+    p.add_argument("--source", required=True, help="source id for the posts (or a configured file source)")
+    p.add_argument("--map", action="append", metavar="FIELD=COLUMN",
+                   help="post field -> column; at least text= and created_at= (repeat)")
+    p.add_argument("--format", default="auto", choices=["auto", "csv", "jsonl", "parquet"])
+    p.add_argument("--timezone", help="timezone of timestamps without an offset (default: project timezone)")
+    p.add_argument("--encoding", help="force an encoding instead of detecting it")
+    p.add_argument("--date-format", help="strptime layout of created_at, e.g. '%%m/%%d/%%Y %%H:%%M'")
+    p.set_defaults(func=cmd_import)
+
+    sub.add_parser("enrich", help="run the NLP over new or changed posts").set_defaults(func=cmd_enrich)
+    sub.add_parser("marts", help="rebuild the marts").set_defaults(func=cmd_marts)
+    sub.add_parser("status", help="row counts per layer and quarantine reasons").set_defaults(func=cmd_status)
+
+    config = sub.add_parser("config", help="project file tools").add_subparsers(dest="sub", required=True)
+    config.add_parser("validate", help="validate the project file").set_defaults(func=cmd_config_validate)
+
+    schemas = sub.add_parser("schemas", help="data contracts").add_subparsers(dest="sub", required=True)
+    schemas.add_parser("export", help="write schemas/*.json from the code").set_defaults(func=cmd_schemas_export)
+
+    demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="sub", required=True)
+    p = demo.add_parser("generate", help="write the demo exports (deterministic)")
+    p.add_argument("--out", help="folder (default: var/inbox/demo next to the config)")
+    p.set_defaults(func=cmd_demo_generate)
+
+    p = sub.add_parser("dashboard", help="serve the Streamlit dashboard")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8501)
+    p.set_defaults(func=cmd_dashboard)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a clear one-line reason; the traceback with -v
+        from pipelines.connectors.file_import import FileImportError
+        from pipelines.validation import ValidationFailed
+
+        if isinstance(exc, FileImportError | ValidationFailed | FileNotFoundError | KeyError | RuntimeError):
+            if args.verbose:
+                raise
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

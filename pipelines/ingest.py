@@ -1,0 +1,219 @@
+"""Ingestion: sources -> raw layer -> posts, with quarantine for what cannot be used.
+
+``ingest_source`` is what the ``listening_ingest`` DAG maps over and what ``listening ingest`` runs.
+``import_file`` is the ad-hoc path behind ``listening import``. Both land the input in the raw layer
+first (immutable: a batch already landed is reused, so reruns are idempotent), then normalise it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pipelines.connectors.file_import import FileImportError, check_mapping, read_file
+from pipelines.contracts import to_arrow, violations
+from pipelines.identity import Pseudonymiser, content_id, pseudonym_key
+from pipelines.normalise import BrandAccounts, normalise_envelopes
+from pipelines.posts import upsert_posts
+from pipelines.project import Project
+from pipelines.storage import Storage
+from schemas.config import FIELD_TARGETS, FileSource
+from schemas.tables import POSTS, QUARANTINE
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """How to read one export: the same fields whether they come from config or the command line."""
+
+    source: str
+    mapping: dict[str, str]
+    fmt: str = "auto"
+    timezone: str = "UTC"
+    encoding: str | None = None
+    date_format: str | None = None
+
+    @classmethod
+    def from_config(cls, source: FileSource, project_timezone: str) -> FileSpec:
+        return cls(source.name, dict(source.mapping), source.format, source.timezone or project_timezone,
+                   source.encoding)
+
+    def fingerprint(self) -> str:
+        return json.dumps(
+            [self.source, sorted(self.mapping.items()), self.fmt, self.timezone, self.encoding, self.date_format]
+        )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _quarantine_rows(stage: str, source: str, batch_id: str, items: list[tuple[int, str | None, str, str]],
+                     when: dt.datetime) -> list[dict]:
+    return [
+        {"stage": stage, "source": source, "batch_id": batch_id, "record_index": index, "origin": origin,
+         "reason": reason, "record": record, "quarantined_at": when}
+        for index, origin, reason, record in items
+    ]
+
+
+def write_quarantine(storage: Storage, stage: str, source: str, batch_id: str, rows: list[dict]) -> int:
+    """Replace the quarantine file of (stage, batch): reruns never pile up duplicates."""
+    path = storage.quarantine_path(stage, source, batch_id)
+    if rows:
+        storage.write_parquet(path, to_arrow(rows, QUARANTINE))
+    else:
+        storage.remove(path)
+    return len(rows)
+
+
+def land_file(project: Project, path: Path, spec: FileSpec) -> str:
+    """Land one export in the raw layer (once); bad rows go to quarantine. Returns the raw batch path."""
+    storage = project.storage
+    if spec.mapping.keys() - set(FIELD_TARGETS):
+        raise FileImportError(f"unknown mapping target(s) {sorted(spec.mapping.keys() - set(FIELD_TARGETS))}")
+    for needed in ("text", "created_at"):
+        if needed not in spec.mapping:
+            raise FileImportError(f"the mapping must say which column holds {needed!r} (--map {needed}=COLUMN)")
+    data = path.read_bytes()
+    batch_id = "file-" + content_id(hashlib.sha256(data).hexdigest(), spec.fingerprint())
+    existing = storage.find_raw_batch(spec.source, batch_id)
+    if existing:
+        log.info("%s already landed as %s; reusing it", path.name, storage.relative(existing))
+        return existing
+
+    result = read_file(path, spec.fmt, spec.encoding)
+    check_mapping(result, spec.mapping, path)
+    fetched = _now()
+    envelopes = [
+        {
+            "source": spec.source,
+            "native_id": str(r.fields.get(spec.mapping["native_id"])) if "native_id" in spec.mapping
+            and r.fields.get(spec.mapping["native_id"]) not in (None, "") else None,
+            "fetched_at": fetched.isoformat(),
+            "query": f"file:{path.name}",
+            "batch_id": batch_id,
+            "record_index": r.index,
+            "origin": r.origin,
+            "payload": r.fields,
+        }
+        for r in result.good
+    ]
+    bad = [(r.index, r.origin, r.error, r.raw_text or "") for r in result.bad]
+    write_quarantine(storage, "import", spec.source, batch_id,
+                     _quarantine_rows("import", spec.source, batch_id, bad, fetched))
+    raw_path = storage.raw_batch_path(spec.source, fetched.date().isoformat(), batch_id)
+    storage.write_json(raw_path.replace(".jsonl.gz", ".meta.json"), {
+        "kind": "file", "file": str(path), "sha256": hashlib.sha256(data).hexdigest(),
+        "mapping": spec.mapping, "format": spec.fmt, "timezone": spec.timezone,
+        "encoding": result.encoding, "date_format": spec.date_format, "warnings": result.warnings,
+        "columns": result.columns, "records": len(result.records), "rejected": len(bad),
+        "fetched_at": fetched.isoformat(),
+    })  # fmt: skip
+    storage.write_jsonl_gz(raw_path, envelopes)  # written last: its presence means the batch is complete
+    log.info("landed %s: %d records, %d quarantined at import", path.name, len(envelopes), len(bad))
+    return raw_path
+
+
+def normalise_batch(project: Project, raw_path: str, pseudonymiser: Pseudonymiser) -> tuple[list[dict], dict]:
+    """Normalise one raw batch; write its quarantine; return (posts rows, counts)."""
+    storage = project.storage
+    meta = storage.read_json(raw_path.replace(".jsonl.gz", ".meta.json"))
+    envelopes = list(storage.read_jsonl_gz(raw_path))
+    batch_id = Path(raw_path).name.removesuffix(".jsonl.gz")
+    source = envelopes[0]["source"] if envelopes else Path(raw_path).parent.parent.name.removeprefix("source=")
+    result = normalise_envelopes(
+        envelopes,
+        meta["mapping"],
+        default_source=source,
+        tz=ZoneInfo(meta.get("timezone") or project.config.timezone),
+        accounts=BrandAccounts(project.config.brands),
+        pseudonymiser=pseudonymiser,
+        date_format=meta.get("date_format"),
+        raw_ref=storage.relative(raw_path),
+    )
+    fetched = dt.datetime.fromisoformat(meta["fetched_at"])
+    rejected = [
+        (env["record_index"], env.get("origin"), reason, json.dumps(env["payload"], ensure_ascii=False))
+        for env, reason in result.rejected
+    ]
+    write_quarantine(storage, "normalise", source, batch_id,
+                     _quarantine_rows("normalise", source, batch_id, rejected, fetched))
+    good, broken = [], []
+    for row, env_index in zip(result.rows, (int(r["raw_ref"].rsplit("#", 1)[1]) for r in result.rows), strict=True):
+        problems = violations(row, POSTS)
+        if problems:
+            broken.append((env_index, row["raw_ref"], "; ".join(problems), json.dumps(row, default=str)))
+        else:
+            good.append(row)
+    write_quarantine(storage, "contract", source, batch_id,
+                     _quarantine_rows("contract", source, batch_id, broken, fetched))
+    if result.nulled:
+        log.warning("%s: unreadable optional values set to null: %s", batch_id, dict(result.nulled))
+    counts = {
+        "batch": batch_id,
+        "raw_records": len(envelopes),
+        "import_rejected": meta.get("rejected", 0),
+        "normalise_rejected": len(rejected),
+        "contract_rejected": len(broken),
+        "posts": len(good),
+        "nulled_optional_values": dict(result.nulled),
+        "warnings": meta.get("warnings", []),
+    }
+    return good, counts
+
+
+def _ingest_batches(project: Project, raw_paths: list[str], label: str) -> dict:
+    pseudonymiser = Pseudonymiser(pseudonym_key(project.storage))
+    rows: list[dict] = []
+    batches = []
+    for raw_path in raw_paths:
+        batch_rows, counts = normalise_batch(project, raw_path, pseudonymiser)
+        rows.extend(batch_rows)
+        batches.append(counts)
+    written = upsert_posts(project.storage, rows, label=label)
+    totals = {
+        key: sum(b[key] for b in batches)
+        for key in ("raw_records", "import_rejected", "normalise_rejected", "contract_rejected", "posts")
+    }
+    return {"batches": batches, **totals, "quarantined": totals["import_rejected"] + totals["normalise_rejected"]
+            + totals["contract_rejected"], "written": written}
+
+
+def _expand(project: Project, pattern: str) -> list[Path]:
+    resolved = project.resolve(pattern)
+    paths = sorted(Path(p) for p in glob.glob(str(resolved)))
+    if not paths:
+        raise FileImportError(f"no file matches {pattern!r} (looked for {resolved})")
+    return paths
+
+
+def ingest_source(project: Project, name: str) -> dict:
+    """Fetch (or read) one configured source into raw, then normalise it into posts."""
+    source = project.config.source(name)
+    if not source.enabled:
+        log.warning("source %s is disabled in the config; nothing to do", name)
+        return {"source": name, "skipped": "disabled"}
+    if source.kind != "file":  # live connectors arrive with their own modules
+        raise NotImplementedError(f"source kind {source.kind!r} has no connector yet")
+    spec = FileSpec.from_config(source, project.config.timezone)
+    raw_paths = [land_file(project, path, spec) for path in _expand(project, source.path)]
+    summary = _ingest_batches(project, raw_paths, label=f"source {name}")
+    return {"source": name, **summary}
+
+
+def import_file(project: Project, path: str | Path, spec: FileSpec) -> dict:
+    """``listening import``: land and normalise one file with an explicit mapping."""
+    raw_path = land_file(project, Path(path), spec)
+    return {"source": spec.source, **_ingest_batches(project, [raw_path], label=f"import {Path(path).name}")}
+
+
+def enabled_sources(project: Project) -> list[str]:
+    return [s.name for s in project.config.sources if s.enabled]

@@ -1,0 +1,241 @@
+"""The project file (``listening.yaml``): one definition, validated on load.
+
+Everything that configures the product lives in one YAML file: the brand and its competitors,
+the sources and their queries, the languages of interest, the timezone and the storage root.
+``load_config`` validates it and fails with a message that names the key and the problem.
+The JSON Schema exported from these models lives in ``schemas/config.schema.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONFIG_SCHEMA_PATH = Path(__file__).with_name("config.schema.json")
+
+# ISO 639-1 codes the language identifier can tell apart (languages of interest must be among them).
+SUPPORTED_LANGUAGES = (
+    "en", "pl", "ru", "sl", "he", "is", "de", "fr", "es", "it", "pt", "nl", "sv", "da", "nb",
+    "fi", "cs", "sk", "uk", "hr", "sr", "bg", "ro", "hu", "lt", "lv", "et", "el", "tr", "ar",
+)  # fmt: skip
+
+IDENTIFIER = r"^[a-z][a-z0-9_]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Brand(_Strict):
+    """A brand we listen for: ours or a competitor."""
+
+    id: Annotated[str, Field(pattern=IDENTIFIER, description="Stable id used in every table.")]
+    name: str = Field(description="Display name.")
+    own: bool = Field(False, description="True for our brand (exactly one brand).")
+    aliases: list[str] = Field(
+        default_factory=list,
+        description="Names people use, in any language and script (irregular inflected forms too).",
+    )
+    handles: list[str] = Field(
+        default_factory=list,
+        description="Social handles of the brand's own accounts, e.g. '@korvo' or 'korvo.app'.",
+    )
+    hashtags: list[str] = Field(default_factory=list, description="Hashtags that mean this brand.")
+    domains: list[str] = Field(default_factory=list, description="Web domains of the brand.")
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="Terms that mark a false hit: a post containing one is not about this brand.",
+    )
+    color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$", description="Chart colour.")
+
+    @field_validator("hashtags")
+    @classmethod
+    def _hashtags_start_with_hash(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            if not re.fullmatch(r"#\w+", tag):
+                raise ValueError(f"hashtag {tag!r} must look like '#word'")
+        return value
+
+    @field_validator("domains")
+    @classmethod
+    def _domains_are_hosts(cls, value: list[str]) -> list[str]:
+        for domain in value:
+            if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", domain):
+                raise ValueError(f"domain {domain!r} must be a lowercase host name like 'korvo.app'")
+        return value
+
+    @model_validator(mode="after")
+    def _has_a_name_to_find(self) -> Brand:
+        if not (self.aliases or self.handles or self.hashtags or self.domains):
+            raise ValueError("needs at least one of aliases, handles, hashtags or domains")
+        return self
+
+
+FIELD_TARGETS = (
+    "native_id", "text", "created_at", "author", "author_name", "url", "reply_to", "language",
+    "title", "rating", "likes", "reposts", "replies", "views", "author_followers",
+    "author_following", "author_post_count", "author_created_at", "author_verified", "author_bio",
+    "source",
+)  # fmt: skip
+
+
+class FileSource(_Strict):
+    """Posts exported by another tool (CSV, JSONL or Parquet) and imported from files."""
+
+    name: Annotated[str, Field(pattern=IDENTIFIER, description="Source id written to posts.source.")]
+    kind: Literal["file"] = "file"
+    enabled: bool = True
+    path: str = Field(description="File or glob, relative to the config file unless absolute.")
+    format: Literal["auto", "csv", "jsonl", "parquet"] = "auto"
+    mapping: dict[str, str] = Field(
+        description="Post field -> column in the file. 'text' and 'created_at' are required."
+    )
+    timezone: str | None = Field(
+        None, description="Timezone of timestamps without an offset (default: the project timezone)."
+    )
+    encoding: str | None = Field(None, description="Force an encoding instead of detecting it.")
+
+    @field_validator("mapping")
+    @classmethod
+    def _mapping_targets_known(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(FIELD_TARGETS))
+        if unknown:
+            raise ValueError(f"unknown field(s) {unknown}; known: {list(FIELD_TARGETS)}")
+        missing = [k for k in ("text", "created_at") if k not in value]
+        if missing:
+            raise ValueError(f"must map {missing}")
+        return value
+
+
+Source = Annotated[FileSource, Field(discriminator="kind")]
+
+
+class Storage(_Strict):
+    root: str = Field(
+        "var/data",
+        description="Storage root: a local path (relative to the config file) or a URI such as file:///data.",
+    )
+
+
+class ProjectConfig(_Strict):
+    """The whole project file."""
+
+    project: str = Field(description="Project name shown in the dashboard and digests.")
+    market: str | None = Field(None, description="The market the brands compete in.")
+    brands: list[Brand]
+    sources: list[Source] = Field(default_factory=list)
+    languages: list[str] = Field(description="Languages of interest (ISO 639-1).")
+    timezone: str = Field("UTC", description="IANA timezone for days, weeks and hours.")
+    storage: Storage = Field(default_factory=Storage)
+
+    @field_validator("languages")
+    @classmethod
+    def _languages_supported(cls, value: list[str]) -> list[str]:
+        bad = [code for code in value if code not in SUPPORTED_LANGUAGES]
+        if bad:
+            raise ValueError(f"unsupported language code(s) {bad}; supported: {list(SUPPORTED_LANGUAGES)}")
+        if not value:
+            raise ValueError("list at least one language")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name like 'Europe/Warsaw')") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProjectConfig:
+        ids = [b.id for b in self.brands]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"brands: duplicate id(s) {dupes}")
+        own = [b.id for b in self.brands if b.own]
+        if len(own) != 1:
+            raise ValueError(f"brands: exactly one brand must have own: true (found {own or 'none'})")
+        names = [s.name for s in self.sources]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"sources: duplicate name(s) {dupes}")
+        return self
+
+    @property
+    def own_brand(self) -> Brand:
+        return next(b for b in self.brands if b.own)
+
+    def brand(self, brand_id: str) -> Brand:
+        return next(b for b in self.brands if b.id == brand_id)
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(f"no source named {name!r} in the config (have: {[s.name for s in self.sources]})")
+
+
+class ConfigError(ValueError):
+    """The project file is missing, unreadable or invalid; the message says where and why."""
+
+
+def _location(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("file",):  # discriminator tag pydantic inserts into union locations
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def format_validation_error(error: ValidationError, path: str | Path) -> str:
+    lines = [f"invalid config {path}:"]
+    for item in error.errors():
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"  {_location(item['loc'])}: {message}")
+    return "\n".join(lines)
+
+
+def parse_config(data: object, path: str | Path = "<config>") -> ProjectConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid config {path}: the file must hold a mapping of keys, not {type(data).__name__}")
+    try:
+        return ProjectConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, path)) from None
+
+
+def load_config(path: str | Path) -> ProjectConfig:
+    """Read and validate a project file; raise ConfigError naming the key and the problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
+    return parse_config(data, path)
+
+
+def config_json_schema() -> dict:
+    schema = ProjectConfig.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://github.com/listening/listening/schemas/config.schema.json"
+    return schema
+
+
+def write_config_json_schema(path: Path = CONFIG_SCHEMA_PATH) -> Path:
+    path.write_text(json.dumps(config_json_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
