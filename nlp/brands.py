@@ -67,11 +67,13 @@ def alias_forms(alias: str) -> str:
 
 # Hebrew prefixes attach to any name, also one written in Latin letters ("הKorvo", "ל-Kvik").
 _HEBREW_PREFIX = rf"(?:[{HEBREW_PREFIXES}]{{1,3}}-?)?"
+# Not inside a word, and not the host part of an e-mail address ("someone@korvo").
+_START = r"(?<!\w)(?<!\w@)"
 
 
 def alias_pattern(alias: str) -> str:
     """``alias_forms`` as whole words; the brand name itself is the group ``core``."""
-    return rf"(?<!\w){_HEBREW_PREFIX}(?P<core>{alias_forms(alias)})(?!\w)"
+    return rf"{_START}{_HEBREW_PREFIX}(?P<core>{alias_forms(alias)})(?!\w)"
 
 
 def _literal_pattern(term: str, prefix: str = "") -> str:
@@ -89,8 +91,13 @@ class Mention:
     kind: str  # alias | handle | hashtag | domain
 
     def as_dict(self) -> dict:
-        return {"brand_id": self.brand_id, "matched": self.matched, "start": self.start, "end": self.end,
-                "kind": self.kind}
+        return {
+            "brand_id": self.brand_id,
+            "matched": self.matched,
+            "start": self.start,
+            "end": self.end,
+            "kind": self.kind,
+        }
 
 
 class BrandLinker:
@@ -107,7 +114,7 @@ class BrandLinker:
             if aliases:
                 forms = "|".join(alias_forms(a) for a in aliases)
                 self._rules.append(
-                    (brand.id, "alias", re.compile(rf"(?<!\w){_HEBREW_PREFIX}(?P<core>{forms})(?!\w)"))
+                    (brand.id, "alias", re.compile(rf"{_START}{_HEBREW_PREFIX}(?P<core>{forms})(?!\w)"))
                 )
                 self._alias_full.append((brand.id, re.compile(rf"(?:{forms})")))
             for handle in brand.handles:
@@ -116,10 +123,13 @@ class BrandLinker:
             for tag in brand.hashtags:
                 self._rules.append((brand.id, "hashtag", re.compile(_literal_pattern(tag, "#"))))
             for domain in brand.domains:
-                self._rules.append((brand.id, "domain", re.compile(rf"(?<![\w.-]){re.escape(domain)}(?![\w-])")))
+                self._rules.append(
+                    (brand.id, "domain", re.compile(rf"(?<![\w.-]){re.escape(domain)}(?![\w-])"))
+                )
             if brand.exclude:
                 terms = "|".join(
-                    rf"(?<!\w){re.escape(fold(t)[0])}(?!\w)" for t in sorted(brand.exclude, key=len, reverse=True)
+                    rf"(?<!\w){re.escape(fold(t)[0])}(?!\w)"
+                    for t in sorted(brand.exclude, key=len, reverse=True)
                 )
                 self._exclude[brand.id] = re.compile(terms)
 
@@ -138,7 +148,9 @@ class BrandLinker:
                 found.setdefault((start, end), Mention(brand_id, text[start:end], start, end, kind))
         found.update(self._hashtag_parts(text, found))
         excluded = {b for b, pattern in self._exclude.items() if pattern.search(folded)}
-        return sorted((m for m in found.values() if m.brand_id not in excluded), key=lambda m: (m.start, m.end))
+        return sorted(
+            (m for m in found.values() if m.brand_id not in excluded), key=lambda m: (m.start, m.end)
+        )
 
     def _hashtag_parts(self, text: str, already: dict) -> dict:
         """Brand names inside CamelCase hashtags, e.g. #KvikFail or #ZestaLove."""

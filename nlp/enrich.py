@@ -49,7 +49,10 @@ def pending_dates(project: Project) -> dict[str, str]:
     for day, paths in sorted(posts_partitions(storage).items()):
         fingerprint = _fingerprint(storage, paths, project)
         target = storage.enriched_partition(day)
-        if storage.exists(target) and storage.read_parquet_metadata(target).get(FINGERPRINT_KEY) == fingerprint:
+        if (
+            storage.exists(target)
+            and storage.read_parquet_metadata(target).get(FINGERPRINT_KEY) == fingerprint
+        ):
             continue
         pending[day] = fingerprint
     return pending
@@ -111,7 +114,9 @@ def enrich_pending(project: Project) -> dict:
     for day in pending:
         posts = pa.concat_tables([conform(storage.read_parquet(p), POSTS) for p in partitions[day]])
         tables[day] = enrich_table(posts.sort_by("post_id"), project, enriched_at)
-    validate(pa.concat_tables(list(tables.values())), ENRICHED_POSTS, label=f"{len(tables)} enriched partitions")
+    validate(
+        pa.concat_tables(list(tables.values())), ENRICHED_POSTS, label=f"{len(tables)} enriched partitions"
+    )
     for day, table in tables.items():
         meta = dict(table.schema.metadata or {})
         meta[FINGERPRINT_KEY.encode()] = pending[day].encode()

@@ -54,7 +54,9 @@ def _brands(raw: list[dict]) -> list[Brand]:
 
 
 @Language.factory("listening_language", default_config={"languages": [], "ignore_terms": []})
-def make_language(nlp: Language, name: str, languages: list[str], ignore_terms: list[str]) -> LanguageComponent:
+def make_language(
+    nlp: Language, name: str, languages: list[str], ignore_terms: list[str]
+) -> LanguageComponent:
     return LanguageComponent(LanguageIdentifier(languages, ignore_terms))
 
 
@@ -66,7 +68,9 @@ def make_brands(nlp: Language, name: str, brands: list[dict]) -> BrandComponent:
 def _ignore_terms(config: ProjectConfig) -> list[str]:
     terms = []
     for brand in config.brands:
-        terms += brand.aliases + [h.lstrip("@") for h in brand.handles] + [t.lstrip("#") for t in brand.hashtags]
+        terms += (
+            brand.aliases + [h.lstrip("@") for h in brand.handles] + [t.lstrip("#") for t in brand.hashtags]
+        )
     return terms
 
 

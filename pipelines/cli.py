@@ -95,7 +95,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         date_format=args.date_format,
     )
     result = import_file(project, args.path, spec)
-    _print({k: v for k, v in result.items() if k != "batches"} | {"warnings": result["batches"][0]["warnings"]})
+    _print(
+        {k: v for k, v in result.items() if k != "batches"} | {"warnings": result["batches"][0]["warnings"]}
+    )
     return 0
 
 
@@ -167,7 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("run", help="ingest every source, enrich, build marts (no Airflow)").set_defaults(func=cmd_run)
+    sub.add_parser("run", help="ingest every source, enrich, build marts (no Airflow)").set_defaults(
+        func=cmd_run
+    )
 
     p = sub.add_parser("ingest", help="land and normalise configured sources")
     p.add_argument("--source", help="only this source")
@@ -176,8 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="import a CSV/JSONL/Parquet export with a column mapping")
     p.add_argument("path")
     p.add_argument("--source", required=True, help="source id for the posts (or a configured file source)")
-    p.add_argument("--map", action="append", metavar="FIELD=COLUMN",
-                   help="post field -> column; at least text= and created_at= (repeat)")
+    p.add_argument(
+        "--map",
+        action="append",
+        metavar="FIELD=COLUMN",
+        help="post field -> column; at least text= and created_at= (repeat)",
+    )
     p.add_argument("--format", default="auto", choices=["auto", "csv", "jsonl", "parquet"])
     p.add_argument("--timezone", help="timezone of timestamps without an offset (default: project timezone)")
     p.add_argument("--encoding", help="force an encoding instead of detecting it")
@@ -192,7 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_parser("validate", help="validate the project file").set_defaults(func=cmd_config_validate)
 
     schemas = sub.add_parser("schemas", help="data contracts").add_subparsers(dest="sub", required=True)
-    schemas.add_parser("export", help="write schemas/*.json from the code").set_defaults(func=cmd_schemas_export)
+    schemas.add_parser("export", help="write schemas/*.json from the code").set_defaults(
+        func=cmd_schemas_export
+    )
 
     demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="sub", required=True)
     p = demo.add_parser("generate", help="write the demo exports (deterministic)")

@@ -42,12 +42,24 @@ class FileSpec:
 
     @classmethod
     def from_config(cls, source: FileSource, project_timezone: str) -> FileSpec:
-        return cls(source.name, dict(source.mapping), source.format, source.timezone or project_timezone,
-                   source.encoding)
+        return cls(
+            source.name,
+            dict(source.mapping),
+            source.format,
+            source.timezone or project_timezone,
+            source.encoding,
+        )
 
     def fingerprint(self) -> str:
         return json.dumps(
-            [self.source, sorted(self.mapping.items()), self.fmt, self.timezone, self.encoding, self.date_format]
+            [
+                self.source,
+                sorted(self.mapping.items()),
+                self.fmt,
+                self.timezone,
+                self.encoding,
+                self.date_format,
+            ]
         )
 
 
@@ -55,11 +67,20 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def _quarantine_rows(stage: str, source: str, batch_id: str, items: list[tuple[int, str | None, str, str]],
-                     when: dt.datetime) -> list[dict]:
+def _quarantine_rows(
+    stage: str, source: str, batch_id: str, items: list[tuple[int, str | None, str, str]], when: dt.datetime
+) -> list[dict]:
     return [
-        {"stage": stage, "source": source, "batch_id": batch_id, "record_index": index, "origin": origin,
-         "reason": reason, "record": record, "quarantined_at": when}
+        {
+            "stage": stage,
+            "source": source,
+            "batch_id": batch_id,
+            "record_index": index,
+            "origin": origin,
+            "reason": reason,
+            "record": record,
+            "quarantined_at": when,
+        }
         for index, origin, reason, record in items
     ]
 
@@ -81,7 +102,11 @@ def land_file(project: Project, path: Path, spec: FileSpec) -> str:
         raise FileImportError(f"unknown mapping target(s) {sorted(spec.mapping.keys() - set(FIELD_TARGETS))}")
     for needed in ("text", "created_at"):
         if needed not in spec.mapping:
-            raise FileImportError(f"the mapping must say which column holds {needed!r} (--map {needed}=COLUMN)")
+            raise FileImportError(
+                f"the mapping must say which column holds {needed!r} (--map {needed}=COLUMN)"
+            )
+    if not path.is_file():
+        raise FileImportError(f"no such file: {path}")
     data = path.read_bytes()
     batch_id = "file-" + content_id(hashlib.sha256(data).hexdigest(), spec.fingerprint())
     existing = storage.find_raw_batch(spec.source, batch_id)
@@ -95,8 +120,9 @@ def land_file(project: Project, path: Path, spec: FileSpec) -> str:
     envelopes = [
         {
             "source": spec.source,
-            "native_id": str(r.fields.get(spec.mapping["native_id"])) if "native_id" in spec.mapping
-            and r.fields.get(spec.mapping["native_id"]) not in (None, "") else None,
+            "native_id": str(r.fields.get(spec.mapping["native_id"]))
+            if "native_id" in spec.mapping and r.fields.get(spec.mapping["native_id"]) not in (None, "")
+            else None,
             "fetched_at": fetched.isoformat(),
             "query": f"file:{path.name}",
             "batch_id": batch_id,
@@ -107,8 +133,13 @@ def land_file(project: Project, path: Path, spec: FileSpec) -> str:
         for r in result.good
     ]
     bad = [(r.index, r.origin, r.error, r.raw_text or "") for r in result.bad]
-    write_quarantine(storage, "import", spec.source, batch_id,
-                     _quarantine_rows("import", spec.source, batch_id, bad, fetched))
+    write_quarantine(
+        storage,
+        "import",
+        spec.source,
+        batch_id,
+        _quarantine_rows("import", spec.source, batch_id, bad, fetched),
+    )
     raw_path = storage.raw_batch_path(spec.source, fetched.date().isoformat(), batch_id)
     storage.write_json(raw_path.replace(".jsonl.gz", ".meta.json"), {
         "kind": "file", "file": str(path), "sha256": hashlib.sha256(data).hexdigest(),
@@ -128,7 +159,9 @@ def normalise_batch(project: Project, raw_path: str, pseudonymiser: Pseudonymise
     meta = storage.read_json(raw_path.replace(".jsonl.gz", ".meta.json"))
     envelopes = list(storage.read_jsonl_gz(raw_path))
     batch_id = Path(raw_path).name.removesuffix(".jsonl.gz")
-    source = envelopes[0]["source"] if envelopes else Path(raw_path).parent.parent.name.removeprefix("source=")
+    source = (
+        envelopes[0]["source"] if envelopes else Path(raw_path).parent.parent.name.removeprefix("source=")
+    )
     result = normalise_envelopes(
         envelopes,
         meta["mapping"],
@@ -144,17 +177,25 @@ def normalise_batch(project: Project, raw_path: str, pseudonymiser: Pseudonymise
         (env["record_index"], env.get("origin"), reason, json.dumps(env["payload"], ensure_ascii=False))
         for env, reason in result.rejected
     ]
-    write_quarantine(storage, "normalise", source, batch_id,
-                     _quarantine_rows("normalise", source, batch_id, rejected, fetched))
+    write_quarantine(
+        storage,
+        "normalise",
+        source,
+        batch_id,
+        _quarantine_rows("normalise", source, batch_id, rejected, fetched),
+    )
     good, broken = [], []
-    for row, env_index in zip(result.rows, (int(r["raw_ref"].rsplit("#", 1)[1]) for r in result.rows), strict=True):
+    for row, env_index in zip(
+        result.rows, (int(r["raw_ref"].rsplit("#", 1)[1]) for r in result.rows), strict=True
+    ):
         problems = violations(row, POSTS)
         if problems:
             broken.append((env_index, row["raw_ref"], "; ".join(problems), json.dumps(row, default=str)))
         else:
             good.append(row)
-    write_quarantine(storage, "contract", source, batch_id,
-                     _quarantine_rows("contract", source, batch_id, broken, fetched))
+    write_quarantine(
+        storage, "contract", source, batch_id, _quarantine_rows("contract", source, batch_id, broken, fetched)
+    )
     if result.nulled:
         log.warning("%s: unreadable optional values set to null: %s", batch_id, dict(result.nulled))
     counts = {
@@ -183,8 +224,12 @@ def _ingest_batches(project: Project, raw_paths: list[str], label: str) -> dict:
         key: sum(b[key] for b in batches)
         for key in ("raw_records", "import_rejected", "normalise_rejected", "contract_rejected", "posts")
     }
-    return {"batches": batches, **totals, "quarantined": totals["import_rejected"] + totals["normalise_rejected"]
-            + totals["contract_rejected"], "written": written}
+    return {
+        "batches": batches,
+        **totals,
+        "quarantined": totals["import_rejected"] + totals["normalise_rejected"] + totals["contract_rejected"],
+        "written": written,
+    }
 
 
 def _expand(project: Project, pattern: str) -> list[Path]:
@@ -217,3 +262,19 @@ def import_file(project: Project, path: str | Path, spec: FileSpec) -> dict:
 
 def enabled_sources(project: Project) -> list[str]:
     return [s.name for s in project.config.sources if s.enabled]
+
+
+def ingest_summary(result: dict) -> dict:
+    """A source's result without per-batch detail (small enough for an XCom)."""
+    return {k: v for k, v in result.items() if k != "batches"}
+
+
+def combine_summaries(results: list[dict]) -> dict:
+    results = list(results)
+    dates = sorted({d for r in results for d in r.get("written", {}).get("dates", [])})
+    return {
+        "sources": [r["source"] for r in results],
+        "posts": sum(r.get("posts", 0) for r in results),
+        "quarantined": sum(r.get("quarantined", 0) for r in results),
+        "dates": dates,
+    }

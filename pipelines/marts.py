@@ -67,7 +67,7 @@ def build_brand_volume(con: duckdb.DuckDBPyConnection) -> pa.Table:
         GROUP BY ALL
         ORDER BY period, period_start, brand_id, source, language
     """
-    return conform(con.execute(sql).to_arrow_table(), MART_BRAND_VOLUME)
+    return conform(con.sql(sql).to_arrow_table(), MART_BRAND_VOLUME)
 
 
 def build_share_of_voice(con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -104,7 +104,7 @@ def build_share_of_voice(con: duckdb.DuckDBPyConnection) -> pa.Table:
         WINDOW w AS (PARTITION BY period, brand_id ORDER BY period_start)
         ORDER BY period, period_start, brand_id
     """
-    return conform(con.execute(sql).to_arrow_table(), MART_SHARE_OF_VOICE)
+    return conform(con.sql(sql).to_arrow_table(), MART_SHARE_OF_VOICE)
 
 
 def build_marts(project: Project) -> dict:
@@ -120,7 +120,7 @@ def build_marts(project: Project) -> dict:
     results = {MART_BRAND_VOLUME.name: volume, MART_SHARE_OF_VOICE.name: share}
     for name, table in results.items():
         validate(table, MARTS[name], label=name)
-    _check_share_sums(share)
+    _check_share_sums(con, share)
     for name, table in results.items():
         storage.write_parquet(storage.mart_path(name), table)
     elapsed = time.perf_counter() - started
@@ -128,8 +128,9 @@ def build_marts(project: Project) -> dict:
     return {"marts": {name: t.num_rows for name, t in results.items()}, "seconds": round(elapsed, 2)}
 
 
-def _check_share_sums(share: pa.Table) -> None:
-    sums = duckdb.sql(
+def _check_share_sums(con: duckdb.DuckDBPyConnection, share: pa.Table) -> None:
+    con.register("share", share)
+    sums = con.sql(
         "SELECT period, period_start, SUM(share_of_voice) s FROM share GROUP BY ALL HAVING abs(s - 1) > 1e-9"
     ).fetchall()
     if sums:
@@ -153,4 +154,4 @@ def evidence_posts(project: Project, evidence: str | dict, limit: int = 100) -> 
             where.append(f"e.{key} = ${key}")
             params[key] = spec[key]
     sql = f"SELECT e.post_id, e.created_at, e.source, e.language, e.text, e.url FROM enriched e WHERE {' AND '.join(where)} ORDER BY e.created_at LIMIT $limit"
-    return con.execute(sql, params).to_arrow_table()
+    return con.sql(sql, params=params).to_arrow_table()

@@ -163,7 +163,15 @@ class NormaliseResult:
     nulled: Counter = field(default_factory=Counter)  # optional fields that could not be parsed
 
 
-_INT_FIELDS = ("likes", "reposts", "replies", "views", "author_followers", "author_following", "author_post_count")
+_INT_FIELDS = (
+    "likes",
+    "reposts",
+    "replies",
+    "views",
+    "author_followers",
+    "author_following",
+    "author_post_count",
+)
 
 
 def normalise_envelopes(
@@ -184,8 +192,17 @@ def normalise_envelopes(
         if isinstance(payload, str):
             payload = json.loads(payload)
         try:
-            row = _normalise_one(envelope, payload, mapping, default_source, tz, accounts, pseudonymiser,
-                                 date_format, result.nulled)
+            row = _normalise_one(
+                envelope,
+                payload,
+                mapping,
+                default_source,
+                tz,
+                accounts,
+                pseudonymiser,
+                date_format,
+                result.nulled,
+            )
         except FieldError as exc:
             result.rejected.append((envelope, str(exc)))
             continue
@@ -205,7 +222,9 @@ def _get(payload: dict, mapping: dict[str, str], target: str) -> object:
     return value
 
 
-def _normalise_one(envelope, payload, mapping, default_source, tz, accounts, pseudonymiser, date_format, nulled):
+def _normalise_one(
+    envelope, payload, mapping, default_source, tz, accounts, pseudonymiser, date_format, nulled
+):
     def required(target: str) -> object:
         value = _get(payload, mapping, target)
         if value is None:
@@ -238,7 +257,9 @@ def _normalise_one(envelope, payload, mapping, default_source, tz, accounts, pse
         raise FieldError(f"created_at: {exc}") from None
     fetched_at = dt.datetime.fromisoformat(envelope["fetched_at"])
     if created_at > fetched_at + _MAX_FUTURE:
-        raise FieldError(f"created_at: {created_at.isoformat()} is in the future (fetched {fetched_at.isoformat()})")
+        raise FieldError(
+            f"created_at: {created_at.isoformat()} is in the future (fetched {fetched_at.isoformat()})"
+        )
 
     native = _get(payload, mapping, "native_id")
     if native is None:
@@ -260,7 +281,9 @@ def _normalise_one(envelope, payload, mapping, default_source, tz, accounts, pse
         "url": str(url) if url and str(url).startswith(("http://", "https://")) else None,
         "created_at": created_at,
         "author_id": pseudonymiser.author(source, author) if author else None,
-        "author_created_at": optional("author_created_at", lambda v: None if v is None else parse_timestamp(v, tz)),
+        "author_created_at": optional(
+            "author_created_at", lambda v: None if v is None else parse_timestamp(v, tz)
+        ),
         "author_bio_length": len(str(bio)) if bio is not None else None,
         "author_verified": optional("author_verified", parse_bool),
         "title": _as_text(_get(payload, mapping, "title")),

@@ -19,9 +19,7 @@ def config_path_from_env(path: str | Path | None = None) -> Path:
     chosen = path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG
     resolved = Path(chosen).expanduser().resolve()
     if not resolved.exists():
-        raise ConfigError(
-            f"config file not found: {resolved} (pass --config or set {CONFIG_ENV})"
-        )
+        raise ConfigError(f"config file not found: {resolved} (pass --config or set {CONFIG_ENV})")
     return resolved
 
 

@@ -14,7 +14,7 @@ def _parquet_rows(storage, pattern: str) -> tuple[int, int]:
     files = storage.glob(pattern)
     if not files:
         return 0, 0
-    rows = duckdb.execute(f"SELECT COUNT(*) FROM read_parquet({files!r}, union_by_name = true)").fetchone()[0]
+    rows = duckdb.connect().execute(f"SELECT COUNT(*) FROM read_parquet({files!r}, union_by_name = true)").fetchone()[0]
     return rows, len(files)
 
 
@@ -22,7 +22,7 @@ def quarantine_reasons(project: Project) -> list[dict]:
     files = project.storage.glob(f"{QUARANTINE}/stage=*/source=*/*.parquet")
     if not files:
         return []
-    rows = duckdb.execute(
+    rows = duckdb.connect().execute(
         f"SELECT stage, source, reason, origin FROM read_parquet({files!r}, union_by_name = true) "
         "ORDER BY stage, source, origin"
     ).fetchall()
@@ -46,5 +46,9 @@ def layer_status(project: Project) -> dict:
         "posts": {"rows": posts_rows, "partitions": posts_files},
         "enriched": {"rows": enriched_rows, "partitions": enriched_files},
         "marts": marts,
-        "quarantine": {"records": len(reasons), "by_reason": dict(by_reason.most_common()), "records_detail": reasons},
+        "quarantine": {
+            "records": len(reasons),
+            "by_reason": dict(by_reason.most_common()),
+            "records_detail": reasons,
+        },
     }

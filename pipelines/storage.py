@@ -119,7 +119,9 @@ class Storage:
         return self.write_bytes(path, buffer.getvalue())
 
     def write_jsonl_gz(self, path: str, records: Iterable[dict]) -> str:
-        lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True, default=str) + "\n" for r in records)
+        lines = "".join(
+            json.dumps(r, ensure_ascii=False, sort_keys=True, default=str) + "\n" for r in records
+        )
         # mtime=0 keeps the bytes identical for identical content (idempotent reruns).
         return self.write_bytes(path, gzip.compress(lines.encode("utf-8"), mtime=0))
 
@@ -149,7 +151,9 @@ class Storage:
 
     def parquet_glob(self, layer: str) -> str:
         """A glob DuckDB can read for a whole layer."""
-        return self.uri(layer, "**", "*.parquet") if not self.is_local else self.path(layer, "**", "*.parquet")
+        return (
+            self.uri(layer, "**", "*.parquet") if not self.is_local else self.path(layer, "**", "*.parquet")
+        )
 
 
 def partition_value(path: str, key: str) -> str:

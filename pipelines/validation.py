@@ -50,7 +50,9 @@ def expectations_for(table: Table, extra: list | None = None) -> list:
         if "enum" in c:
             out.append(gxe.ExpectColumnValuesToBeInSet(column=name, value_set=list(c["enum"])))
         if "min" in c or "max" in c:
-            out.append(gxe.ExpectColumnValuesToBeBetween(column=name, min_value=c.get("min"), max_value=c.get("max")))
+            out.append(
+                gxe.ExpectColumnValuesToBeBetween(column=name, min_value=c.get("min"), max_value=c.get("max"))
+            )
         if "pattern" in c:
             out.append(gxe.ExpectColumnValuesToMatchRegex(column=name, regex=c["pattern"]))
         if c.get("unique"):

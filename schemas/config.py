@@ -208,7 +208,9 @@ def format_validation_error(error: ValidationError, path: str | Path) -> str:
 
 def parse_config(data: object, path: str | Path = "<config>") -> ProjectConfig:
     if not isinstance(data, dict):
-        raise ConfigError(f"invalid config {path}: the file must hold a mapping of keys, not {type(data).__name__}")
+        raise ConfigError(
+            f"invalid config {path}: the file must hold a mapping of keys, not {type(data).__name__}"
+        )
     try:
         return ProjectConfig.model_validate(data)
     except ValidationError as exc:

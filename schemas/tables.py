@@ -72,9 +72,7 @@ class Table:
         return self.schema.names
 
     def with_metadata(self) -> pa.Schema:
-        return self.schema.with_metadata(
-            {"table": self.name, "version": str(self.version), "doc": self.doc}
-        )
+        return self.schema.with_metadata({"table": self.name, "version": str(self.version), "doc": self.doc})
 
     def empty(self) -> pa.Table:
         return self.with_metadata().empty_table()
@@ -192,7 +190,7 @@ ENRICHED_POSTS = Table(
     schema=pa.schema(
         _POST_COLUMNS
         + [
-            col("language", pa.string(), nullable=False, pattern=r"^([a-z]{2}|und)$",
+            col("language", pa.string(), nullable=False, pattern=r"^(?:[a-z]{2}|und)$",
                 doc="Detected language, ISO 639-1, or 'und' when it cannot be told."),
             col("language_confidence", pa.float32(), min=0, max=1, doc="Confidence of the language."),
             col("brands", pa.list_(pa.string()), nullable=False, doc="Brand ids the post is about."),

@@ -87,6 +87,56 @@ def _escaped(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+# Single-byte legacy encodings of the languages we serve (Central European, Cyrillic, Western, Hebrew).
+_LEGACY = ("cp1250", "cp1251", "cp1252", "iso8859_2", "iso8859_15", "cp1255", "koi8_r")
+# The non-ASCII letters each language really uses: a right decoding stays inside one of these sets.
+_ALPHABETS = {
+    "pl": "ąćęłńóśźż", "sl": "čšžćđ", "is": "áéíóúýþæöð", "de": "äöüß", "fr": "àâçéèêëîïôûùüÿœæ",
+    "es": "áéíóúñü¿¡", "cs": "áčďéěíňóřšťúůýž", "hu": "áéíóöőúüű",
+    "ru": "абвгдеёжзийклмнопрстуфхцчшщъыьэюя", "uk": "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя",
+    "he": "אבגדהוזחטיכךלמםנןסעפףצץקרשת",
+}  # fmt: skip
+
+
+def _plausibility(text: str) -> int:
+    """How much a decoding reads like one real language: its letters count, anything else counts against."""
+    foreign = [ch for ch in text if ord(ch) > 127]
+    if not foreign:
+        return 0
+    lowered = [ch.lower() for ch in foreign]
+    best = max(sum(ch in alphabet for ch in lowered) for alphabet in _ALPHABETS.values())
+    # Mojibake flips case inside words ("оПХБЕР"); real words rarely do.
+    flips = sum(
+        1 for a, b in zip(text, text[1:], strict=False) if a.islower() and b.isupper() and ord(b) > 127
+    )
+    # ... and puts Cyrillic or Hebrew letters inside Latin words ("trиs").
+    mixed = sum(1 for a, b in zip(text, text[1:], strict=False) if _mixes_scripts(a, b))
+    return 2 * best - len(foreign) - 2 * flips - 2 * mixed
+
+
+def _mixes_scripts(a: str, b: str) -> bool:
+    def non_latin(ch: str) -> bool:
+        return "\u0400" <= ch <= "\u05ff"
+
+    return (a.isascii() and a.isalpha() and non_latin(b)) or (b.isascii() and b.isalpha() and non_latin(a))
+
+
+def guess_legacy_encoding(data: bytes) -> str:
+    """The single-byte legacy encoding under which the bytes read most like one of our languages."""
+    detected = [m.encoding for m in charset_normalizer.from_bytes(data) if m.encoding in _LEGACY]
+    candidates = list(dict.fromkeys(detected + list(_LEGACY)))
+    best, best_score = "cp1252", None
+    for rank, encoding in enumerate(candidates):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        score = (_plausibility(text), -rank)  # ties go to the detector's order
+        if best_score is None or score > best_score:
+            best, best_score = encoding, score
+    return best
+
+
 def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, str, list[str]]:
     """Decode a whole text file; returns (text, encoding used, warnings)."""
     warnings: list[str] = []
@@ -119,8 +169,7 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, st
         bad = len(non_ascii) - valid
         warnings.append(f"{name}: {bad} line(s) are not valid UTF-8; their rows are quarantined")
         return data.decode("utf-8", errors="surrogateescape"), label, warnings
-    best = charset_normalizer.from_bytes(data).best()
-    guessed = best.encoding if best is not None else "cp1252"
+    guessed = guess_legacy_encoding(data)
     warnings.append(
         f"{name}: not UTF-8; decoded as {guessed} (detected). Pass --encoding to override, "
         "and prefer UTF-8 exports."
@@ -213,8 +262,12 @@ def _read_jsonl(path: Path, encoding: str | None) -> ReadResult:
                     records.append(Record(index, origin, fields=value))
                 else:
                     records.append(
-                        Record(index, origin, error=f"expected a JSON object, got {type(value).__name__}",
-                               raw_text=line)
+                        Record(
+                            index,
+                            origin,
+                            error=f"expected a JSON object, got {type(value).__name__}",
+                            raw_text=line,
+                        )
                     )
         index += 1
     return ReadResult(records, list(columns), used, warnings)

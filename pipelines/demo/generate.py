@@ -57,7 +57,12 @@ RESPONSE = {
     "zesta": (0.65, 90, 0.8),
 }
 KVIK_SURGE_RESPONSE = (0.15, 720, 0.7)
-SUPPORT_HANDLE = {"korvo": "korvo_help", "kvik": "kvikcare", "mercato": "mercatohelp", "zesta": "zesta_support"}
+SUPPORT_HANDLE = {
+    "korvo": "korvo_help",
+    "kvik": "kvikcare",
+    "mercato": "mercatohelp",
+    "zesta": "zesta_support",
+}
 MAIN_HANDLE = {"korvo": "korvo", "kvik": "kvik", "mercato": "mercato_shop", "zesta": "zesta"}
 BLUESKY_HANDLE = {"korvo": "korvo.app", "kvik": "kvik.eu", "mercato": "mercato.shop", "zesta": "zesta.com"}
 ANNOUNCEMENT_USES = {"korvo": 2, "kvik": 1, "mercato": 2, "zesta": 1}
@@ -75,10 +80,22 @@ _FIRST_NAMES = {
 }  # fmt: skip
 
 
-_BIOS = ["", "", "coffee, cats & code", "mum of two, always hungry", "🌱 plant-based | 📍 Ljubljana",
-         "food lover. opinions my own.", "Kraków ↔ Berlin", "runner 🏃 baker 🍞", "he/him · football · tacos",
-         "עושה קניות אונליין כי אין זבל", "Люблю готовить и путешествовать", "Reykjavík | tónlist | kaffi",
-         "étudiante, fauchée, gourmande", "comiendo por Madrid 🍕"]
+_BIOS = [
+    "",
+    "",
+    "coffee, cats & code",
+    "mum of two, always hungry",
+    "🌱 plant-based | 📍 Ljubljana",
+    "food lover. opinions my own.",
+    "Kraków ↔ Berlin",
+    "runner 🏃 baker 🍞",
+    "he/him · football · tacos",
+    "עושה קניות אונליין כי אין זבל",
+    "Люблю готовить и путешествовать",
+    "Reykjavík | tónlist | kaffi",
+    "étudiante, fauchée, gourmande",
+    "comiendo por Madrid 🍕",
+]
 
 
 @dataclass
@@ -180,7 +197,9 @@ class Generator:
         rng = self.rng
         hour = rng.choices(range(24), weights=[1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 2, 3, 3, 3, 4,
                                                5, 4, 3, 3, 4, 5, 7, 8, 8, 7, 5, 2])[0]  # fmt: skip
-        local = dt.datetime(day.year, day.month, day.day, hour, rng.randint(0, 59), rng.randint(0, 59), tzinfo=LOCAL)
+        local = dt.datetime(
+            day.year, day.month, day.day, hour, rng.randint(0, 59), rng.randint(0, 59), tzinfo=LOCAL
+        )
         return local.astimezone(dt.UTC)
 
     def _day(self, days: list[dt.date]) -> dt.date:
@@ -223,7 +242,9 @@ class Generator:
     @staticmethod
     def _platform_handle(platform: str, handle: str, lang: str) -> str:
         if platform == "mastodon":
-            instance = {"de": "chaos.social", "fr": "mastodon.online", "is": "mastodon.is"}.get(lang, "mastodon.social")
+            instance = {"de": "chaos.social", "fr": "mastodon.online", "is": "mastodon.is"}.get(
+                lang, "mastodon.social"
+            )
             return f"{handle}@{instance}"
         if platform == "bluesky":
             return f"{handle.replace('_', '-').replace('.', '-')}.bsky.social"
@@ -256,7 +277,9 @@ class Generator:
             return text.replace(" ", "  ", 1)
         return text + " " + rng.choice(["#help", "#why", "#seriously", "#today", "#mood"])
 
-    def _audience_post(self, lang: str, item: dict, day: dt.date, use: int, author: Author | None = None) -> Post:
+    def _audience_post(
+        self, lang: str, item: dict, day: dt.date, use: int, author: Author | None = None
+    ) -> Post:
         topic = item["topic"]
         platform = self._platform(lang, topic)
         author = author or self._author(lang)
@@ -275,7 +298,11 @@ class Generator:
                   "switch_to": item.get("switch_to"), "kind": "audience", "spam": author.is_spam},
         )  # fmt: skip
         if platform == "appstore":
-            post.rating = {"negative": self.rng.choice([1, 1, 2]), "neutral": 3, "positive": self.rng.choice([4, 5, 5])}[sentiment]
+            post.rating = {
+                "negative": self.rng.choice([1, 1, 2]),
+                "neutral": 3,
+                "positive": self.rng.choice([4, 5, 5]),
+            }[sentiment]
             post.title = " ".join(item["text"].split()[:4])
         if platform == "reddit" and self.rng.random() < 0.3:
             post.title = " ".join(item["text"].split()[:6])
@@ -285,8 +312,11 @@ class Generator:
     def _reply(self, parent: Post, brand: str, lang: str, kind: str, delay_minutes: float) -> Post:
         options = [b for b in self.texts[lang]["brand_posts"] if b["brand"] == brand and b["kind"] == kind]
         item = self.rng.choice(options)
-        handle = BLUESKY_HANDLE[brand] if parent.platform == "bluesky" else self._platform_handle(
-            parent.platform, SUPPORT_HANDLE[brand], lang)
+        handle = (
+            BLUESKY_HANDLE[brand]
+            if parent.platform == "bluesky"
+            else self._platform_handle(parent.platform, SUPPORT_HANDLE[brand], lang)
+        )
         native = self._native_id(parent.platform)
         created = parent.created + dt.timedelta(minutes=delay_minutes)
         reply = Post(
@@ -303,7 +333,11 @@ class Generator:
     def _announcement(self, lang: str, item: dict, day: dt.date) -> Post:
         brand = item["brand"]
         platform = self.rng.choice(["mastodon", "bluesky", "youtube"])
-        handle = BLUESKY_HANDLE[brand] if platform == "bluesky" else self._platform_handle(platform, MAIN_HANDLE[brand], lang)
+        handle = (
+            BLUESKY_HANDLE[brand]
+            if platform == "bluesky"
+            else self._platform_handle(platform, MAIN_HANDLE[brand], lang)
+        )
         native = self._native_id(platform)
         post = Post(
             platform=platform, id=native, text=item["text"], created=self._moment(day), author=handle,
@@ -324,7 +358,8 @@ class Generator:
             return days + [self._day(_days_of_week(KVIK_SURGE_WEEK)) for _ in range(3)]
         if topic == "switching" and item.get("switch_from") == "kvik":
             return [self._day(_days_of_week(KVIK_SURGE_WEEK)) for _ in range(2)] + [
-                self._day(_days_of_week(KVIK_SURGE_WEEK + 1))]
+                self._day(_days_of_week(KVIK_SURGE_WEEK + 1))
+            ]
         if topic == "discount" and "mercato" in brands:
             return [self._day(_days_of_week(MERCATO_CAMPAIGN_WEEK)) for _ in range(3)] + [self._day(ALL_DAYS)]
         if topic == "pass_question":
@@ -340,7 +375,11 @@ class Generator:
 
     def _maybe_reply(self, post: Post, item: dict) -> None:
         topic = item["topic"]
-        if topic not in QUESTION_TOPICS | COMPLAINT_TOPICS or not item["brands"] or post.platform == "appstore":
+        if (
+            topic not in QUESTION_TOPICS | COMPLAINT_TOPICS
+            or not item["brands"]
+            or post.platform == "appstore"
+        ):
             return
         brand = item["brands"][0]
         probability, median, spread = RESPONSE[brand]
@@ -371,9 +410,14 @@ class Generator:
     def _announcement_days(self, lang: str, item: dict) -> None:
         text = item["text"].lower()
         if "mercato30" in text:
-            days = [self._day(_days_of_week(MERCATO_CAMPAIGN_WEEK - 1)), self._day(_days_of_week(MERCATO_CAMPAIGN_WEEK))]
+            days = [
+                self._day(_days_of_week(MERCATO_CAMPAIGN_WEEK - 1)),
+                self._day(_days_of_week(MERCATO_CAMPAIGN_WEEK)),
+            ]
         elif item["brand"] == "korvo" and "pass" in text:
-            days = [self._day(_days_of_week(PASS_LAUNCH_WEEK))] + [self._day(_days_of_week(PASS_LAUNCH_WEEK + 2))]
+            days = [self._day(_days_of_week(PASS_LAUNCH_WEEK))] + [
+                self._day(_days_of_week(PASS_LAUNCH_WEEK + 2))
+            ]
         else:
             days = [self._day(ALL_DAYS) for _ in range(ANNOUNCEMENT_USES[item["brand"]])]
         for day in days:
@@ -381,10 +425,14 @@ class Generator:
 
     def _spam(self) -> None:
         """Four new, high-volume accounts pushing the Mercato code with the same words (credibility test)."""
-        pushed = next(i for i in self.texts["en"]["audience"] if i["topic"] == "discount" and "mercato" in i["brands"])
+        pushed = next(
+            i for i in self.texts["en"]["audience"] if i["topic"] == "discount" and "mercato" in i["brands"]
+        )
         for account in self.spam:
             for _ in range(6):
-                day = self._day(_days_of_week(MERCATO_CAMPAIGN_WEEK) + _days_of_week(MERCATO_CAMPAIGN_WEEK + 1))
+                day = self._day(
+                    _days_of_week(MERCATO_CAMPAIGN_WEEK) + _days_of_week(MERCATO_CAMPAIGN_WEEK + 1)
+                )
                 self._audience_post("en", pushed, day, 0, author=account)
 
 
@@ -496,11 +544,15 @@ def manifest(posts: list[Post], texts: dict[str, dict], paths: dict[str, Path]) 
         "period": {"start": START.isoformat(), "end_exclusive": END.isoformat()},
         "hand_written_texts": len(distinct),
         "posts": len(posts),
-        "broken_rows": [{"file": name, **{k: v for k, v in change.items() if k == "note"}} for name, change in BROKEN_ROWS],
+        "broken_rows": [
+            {"file": name, **{k: v for k, v in change.items() if k == "note"}} for name, change in BROKEN_ROWS
+        ],
         "languages": dict(sorted(Counter(p.language for p in posts).items())),
         "platforms": dict(sorted(Counter(p.platform for p in posts).items())),
         "kinds": dict(sorted(Counter(p.gold["kind"] for p in posts).items())),
-        "files": {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in sorted(paths.items())},
+        "files": {
+            name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in sorted(paths.items())
+        },
         "gold": [{"platform": p.platform, "id": p.id, "language": p.language, **p.gold} for p in posts],
     }
 
@@ -512,5 +564,7 @@ def generate(out_dir: str | Path, texts_dir: Path = TEXTS_DIR, seed: int = SEED)
     posts = Generator(texts, seed).generate()
     paths = write_exports(posts, out_dir, seed)
     info = manifest(posts, texts, paths)
-    _write(out_dir / "manifest.json", json.dumps(info, ensure_ascii=False, indent=1, default=str).encode("utf-8"))
+    _write(
+        out_dir / "manifest.json", json.dumps(info, ensure_ascii=False, indent=1, default=str).encode("utf-8")
+    )
     return {k: v for k, v in info.items() if k != "gold"}

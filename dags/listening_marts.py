@@ -1,0 +1,37 @@
+"""
+### listening_marts
+
+enriched_posts -> marts (DuckDB SQL). Scheduled on the `listening_enriched` asset; every mart is
+validated with Great Expectations before it replaces the previous one. Emits `listening_marts`.
+Without Airflow: `listening marts`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+
+from pipelines.assets import layer_assets
+from pipelines.marts import build_marts
+from pipelines.project import open_project
+
+ASSETS = layer_assets(open_project())
+
+
+@dag(
+    schedule=[ASSETS["enriched"]],
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["listening", "marts"],
+    doc_md=__doc__,
+)
+def listening_marts():
+    @task(outlets=[ASSETS["marts"]])
+    def marts() -> dict:
+        return build_marts(open_project())
+
+    marts()
+
+
+listening_marts()

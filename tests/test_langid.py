@@ -1,0 +1,36 @@
+"""Language identification on the hand-written demo posts of all nine languages."""
+
+from collections import Counter
+
+import yaml
+
+from nlp.langid import UNDETERMINED, LanguageIdentifier
+from schemas.config import load_config
+from tests.conftest import REPO
+
+
+def test_identifies_each_demo_language():
+    config = load_config(REPO / "listening.yaml")
+    ignore = [a for b in config.brands for a in b.aliases]
+    identifier = LanguageIdentifier(config.languages, ignore)
+    right, total = Counter(), Counter()
+    for path in sorted((REPO / "pipelines/demo/texts").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for item in data["audience"] + data["brand_posts"]:
+            total[data["language"]] += 1
+            right[data["language"]] += identifier.identify(item["text"]).language == data["language"]
+    accuracy = {lang: right[lang] / total[lang] for lang in total}
+    assert set(accuracy) == {"en", "pl", "ru", "sl", "he", "is", "de", "fr", "es"}
+    assert min(accuracy.values()) >= 0.85, accuracy
+
+
+def test_too_little_text_falls_back_to_declared_or_und():
+    identifier = LanguageIdentifier(["en", "pl"])
+    assert identifier.identify("🤬🤬 https://kvik.eu @kvik").language == UNDETERMINED
+    assert identifier.identify("👍", declared="pl").language == "pl"
+    assert identifier.identify("").language == UNDETERMINED
+
+
+def test_off_list_language_is_not_forced_into_a_configured_one():
+    identifier = LanguageIdentifier(["en", "pl"])
+    assert identifier.identify("Ho ordinato la spesa ieri sera ed è arrivata tutta rovinata").language == "it"

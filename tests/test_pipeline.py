@@ -1,0 +1,129 @@
+"""The whole path without Airflow (`listening run`): layers, idempotency, and the planted patterns."""
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from pipelines.marts import evidence_posts
+from pipelines.run import run_all
+from pipelines.status import layer_status
+
+
+def sov(project, period):
+    path = project.storage.mart_path("mart_share_of_voice")
+    return {
+        (r[0], r[1]): (r[2], r[3])
+        for r in duckdb.execute(
+            f"SELECT period_start, brand_id, mentions, share_of_voice FROM read_parquet('{path}') WHERE period = ?",
+            [period],
+        ).fetchall()
+    }
+
+
+def test_layers_are_filled(built_demo):
+    project, summary = built_demo
+    status = layer_status(project)
+    assert status["raw"]["records"] == sum(s["raw_records"] for s in summary["ingest"])
+    assert status["posts"]["rows"] == status["enriched"]["rows"] >= 2000
+    assert status["posts"]["rows"] + status["quarantine"]["records"] == status["raw"]["records"]
+    # The six broken rows planted in the demo exports, each with its reason.
+    assert status["quarantine"]["records"] == 6
+    assert set(status["quarantine"]["by_reason"]) == {
+        "normalise: text: missing or empty",
+        "normalise: created_at: missing or empty",
+        "normalise: created_at: cannot parse 'yesterday' as a date/time",
+        "normalise: created_at: cannot parse '2026-13-45T25:61:00+02:00' as a date/time",
+    }
+    assert status["marts"]["mart_share_of_voice"] > 0
+
+
+def test_every_post_has_language_and_brand_accounts_are_recognised(built_demo):
+    project, _ = built_demo
+    glob = project.storage.parquet_glob("enriched")
+    langs = dict(
+        duckdb.execute(f"SELECT language, COUNT(*) FROM read_parquet('{glob}') GROUP BY 1").fetchall()
+    )
+    assert {"en", "pl", "ru", "sl", "he", "is", "de", "fr", "es"} <= set(langs)
+    assert langs.get("und", 0) < 0.02 * sum(langs.values())
+    brand_rows = duckdb.execute(
+        f"SELECT brand_account_of, COUNT(*) FROM read_parquet('{glob}') WHERE is_brand_account GROUP BY 1"
+    ).fetchall()
+    assert {b for b, _ in brand_rows} == {"korvo", "kvik", "mercato", "zesta"}
+    # Replies are threaded: every brand reply points at an existing post.
+    orphans = duckdb.execute(
+        f"SELECT COUNT(*) FROM read_parquet('{glob}') r WHERE r.reply_to IS NOT NULL AND r.reply_to NOT IN "
+        f"(SELECT post_id FROM read_parquet('{glob}'))"
+    ).fetchone()[0]
+    assert orphans == 0
+
+
+def test_share_of_voice_sums_to_one(built_demo):
+    project, _ = built_demo
+    for period in ("day", "week"):
+        totals = {}
+        for (start, _), (_, share) in sov(project, period).items():
+            totals[start] = totals.get(start, 0) + share
+        assert all(abs(total - 1) < 1e-9 for total in totals.values())
+
+
+def test_planted_patterns_show_in_the_marts(built_demo):
+    project, _ = built_demo
+    weekly = sov(project, "week")
+    weeks = sorted({start for start, _ in weekly})
+    assert len(weeks) >= 9
+
+    def brand_weeks(brand):
+        return {start: weekly[(start, brand)][0] for start in weeks}
+
+    # 1. Kvik delivery-delay surge in 2026-W40 (week of 2026-09-28).
+    kvik = brand_weeks("kvik")
+    surge = dt.date(2026, 9, 28)
+    assert kvik[surge] == max(kvik.values())
+    assert kvik[surge] > 3 * sorted(kvik.values())[len(kvik) // 2]
+    # 2. Mercato's discount campaign in 2026-W38 gives it the top share of voice that week.
+    campaign = dt.date(2026, 9, 14)
+    assert max(("korvo", "kvik", "mercato", "zesta"), key=lambda b: weekly[(campaign, b)][1]) == "mercato"
+    # 4. Korvo's outage day (2026-10-21) is its busiest day.
+    daily = sov(project, "day")
+    korvo_days = {start: m for (start, brand), (m, _) in daily.items() if brand == "korvo"}
+    assert max(korvo_days, key=korvo_days.get) == dt.date(2026, 10, 21)
+
+
+def test_mart_rows_trace_back_to_posts(built_demo):
+    project, _ = built_demo
+    path = project.storage.mart_path("mart_share_of_voice")
+    mentions, evidence = duckdb.execute(
+        f"SELECT mentions, evidence FROM read_parquet('{path}') WHERE period='week' AND brand_id='kvik' "
+        "ORDER BY mentions DESC LIMIT 1"
+    ).fetchone()
+    posts = evidence_posts(project, evidence, limit=10_000)
+    assert posts.num_rows == mentions
+    assert all(
+        "kvik" in t.lower() or "квик" in t.lower() or "קוויק" in t or "@kvik" in t.lower()
+        for t in posts.column("text").to_pylist()[:20]
+    )
+
+
+@pytest.mark.slow
+def test_rerun_is_idempotent(project_factory):
+    project = project_factory()
+    run_all(project)
+    storage = project.storage
+
+    def snapshot():
+        files = storage.glob("posts/**/*.parquet")
+        ids = duckdb.execute(f"SELECT post_id FROM read_parquet({files!r}) ORDER BY post_id").fetchall()
+        layers = {
+            p: storage.read_bytes(p)
+            for p in storage.glob("raw/**/*.*") + files + storage.glob("quarantine/**/*.*")
+        }
+        return ids, layers, layer_status(project)
+
+    first = snapshot()
+    second_summary = run_all(project)
+    second = snapshot()
+    assert first[0] == second[0]  # same post ids, no duplicates
+    assert first[1] == second[1]  # raw, posts and quarantine byte-identical
+    assert {k: v for k, v in first[2].items()} == {k: v for k, v in second[2].items()}
+    assert second_summary["enrich"]["partitions"] == 0  # nothing changed, nothing re-enriched
