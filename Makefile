@@ -27,7 +27,7 @@ install: $(BIN)/.installed  ## create .venv and install the project (pinned by c
 pipeline: install  ## demo data -> Airflow DAGs (ingest -> enrich -> marts), offline
 	$(BIN)/listening demo generate
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/run_dags.sh
-	$(BIN)/listening status | head -n 40
+	$(BIN)/listening status
 
 demo: pipeline  ## run the pipeline, then serve the dashboard on $(HOST):$(PORT)
 	$(BIN)/listening dashboard --host $(HOST) --port $(PORT)

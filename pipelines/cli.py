@@ -120,7 +120,10 @@ def cmd_marts(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from pipelines.status import layer_status
 
-    _print(layer_status(_project(args)))
+    status = layer_status(_project(args))
+    if not args.detail:
+        status["quarantine"].pop("records_detail")
+    _print(status)
     return 0
 
 
@@ -145,7 +148,12 @@ def cmd_demo_generate(args: argparse.Namespace) -> int:
     from pipelines.demo.generate import generate
 
     out = Path(args.out) if args.out else _project(args).resolve("var/inbox/demo")
-    _print(generate(out) | {"out": str(out)})
+    info = generate(out)
+    print(
+        f"demo data: {info['posts']} posts from {info['hand_written_texts']} hand-written texts in "
+        f"{len(info['languages'])} languages from {info['period']['start']}, nine weeks "
+        f"(+{len(info['broken_rows'])} deliberately broken rows) -> {out}"
+    )
     return 0
 
 
@@ -194,7 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("enrich", help="run the NLP over new or changed posts").set_defaults(func=cmd_enrich)
     sub.add_parser("marts", help="rebuild the marts").set_defaults(func=cmd_marts)
-    sub.add_parser("status", help="row counts per layer and quarantine reasons").set_defaults(func=cmd_status)
+    p = sub.add_parser("status", help="row counts per layer and quarantine reasons")
+    p.add_argument("--detail", action="store_true", help="list every quarantined record")
+    p.set_defaults(func=cmd_status)
 
     config = sub.add_parser("config", help="project file tools").add_subparsers(dest="sub", required=True)
     config.add_parser("validate", help="validate the project file").set_defaults(func=cmd_config_validate)

@@ -185,12 +185,11 @@ def normalise_batch(project: Project, raw_path: str, pseudonymiser: Pseudonymise
         _quarantine_rows("normalise", source, batch_id, rejected, fetched),
     )
     good, broken = [], []
-    for row, env_index in zip(
-        result.rows, (int(r["raw_ref"].rsplit("#", 1)[1]) for r in result.rows), strict=True
-    ):
+    for row in result.rows:
         problems = violations(row, POSTS)
         if problems:
-            broken.append((env_index, row["raw_ref"], "; ".join(problems), json.dumps(row, default=str)))
+            index = int(row["raw_ref"].rsplit("#", 1)[1])
+            broken.append((index, row["raw_ref"], "; ".join(problems), json.dumps(row, default=str)))
         else:
             good.append(row)
     write_quarantine(

@@ -14,7 +14,11 @@ def _parquet_rows(storage, pattern: str) -> tuple[int, int]:
     files = storage.glob(pattern)
     if not files:
         return 0, 0
-    rows = duckdb.connect().execute(f"SELECT COUNT(*) FROM read_parquet({files!r}, union_by_name = true)").fetchone()[0]
+    rows = (
+        duckdb.connect()
+        .execute(f"SELECT COUNT(*) FROM read_parquet({files!r}, union_by_name = true)")
+        .fetchone()[0]
+    )
     return rows, len(files)
 
 
@@ -22,10 +26,14 @@ def quarantine_reasons(project: Project) -> list[dict]:
     files = project.storage.glob(f"{QUARANTINE}/stage=*/source=*/*.parquet")
     if not files:
         return []
-    rows = duckdb.connect().execute(
-        f"SELECT stage, source, reason, origin FROM read_parquet({files!r}, union_by_name = true) "
-        "ORDER BY stage, source, origin"
-    ).fetchall()
+    rows = (
+        duckdb.connect()
+        .execute(
+            f"SELECT stage, source, reason, origin FROM read_parquet({files!r}, union_by_name = true) "
+            "ORDER BY stage, source, origin"
+        )
+        .fetchall()
+    )
     return [{"stage": s, "source": src, "reason": r, "origin": o} for s, src, r, o in rows]
 
 

@@ -355,20 +355,20 @@ class Generator:
         topic, brands = item["topic"], item["brands"]
         if topic == "delivery_delay" and "kvik" in brands:
             days = [self._day(ALL_DAYS) for _ in range(2)]
-            return days + [self._day(_days_of_week(KVIK_SURGE_WEEK)) for _ in range(3)]
+            return days + [self._day(_days_of_week(KVIK_SURGE_WEEK)) for _ in range(2)]
         if topic == "switching" and item.get("switch_from") == "kvik":
             return [self._day(_days_of_week(KVIK_SURGE_WEEK)) for _ in range(2)] + [
                 self._day(_days_of_week(KVIK_SURGE_WEEK + 1))
             ]
         if topic == "discount" and "mercato" in brands:
-            return [self._day(_days_of_week(MERCATO_CAMPAIGN_WEEK)) for _ in range(3)] + [self._day(ALL_DAYS)]
+            return [self._day(_days_of_week(MERCATO_CAMPAIGN_WEEK)) for _ in range(2)] + [self._day(ALL_DAYS)]
         if topic == "pass_question":
             # Growing week over week from the launch: weights 1, 2, 3, 4, 5.
             weeks = list(range(PASS_LAUNCH_WEEK, ALL_WEEKS[-1] + 1))
             picks = rng.choices(weeks, weights=[w - PASS_LAUNCH_WEEK + 1 for w in weeks], k=3)
             return [self._day(_days_of_week(w)) for w in picks]
         if topic == "app_bug" and "korvo" in brands:
-            return [OUTAGE_DAY, OUTAGE_DAY, OUTAGE_DAY, self._day(ALL_DAYS)]
+            return [OUTAGE_DAY, OUTAGE_DAY, self._day(ALL_DAYS)]
         if topic == "false_hit":
             return [self._day(ALL_DAYS)]
         return [self._day(ALL_DAYS) for _ in range(2)]
