@@ -198,3 +198,15 @@ def test_legacy_encoding_guess_reads_the_words_back(text, encoding):
 
     data = text.encode(encoding)
     assert data.decode(guess_legacy_encoding(data)) == text
+
+
+def test_rows_breaking_the_posts_contract_are_quarantined(tmp_path, project_factory):
+    project = project_factory()
+    path = tmp_path / "reviews.csv"
+    path.write_text("id,message,date,stars\nr1,Great app,2026-09-01 10:00,5\nr2,Ten stars!!,2026-09-01 11:00,10\n",
+                    encoding="utf-8")  # fmt: skip
+    result = import_file(project, path, FileSpec("reviews", {"native_id": "id", "text": "message",
+                                                             "created_at": "date", "rating": "stars"}))  # fmt: skip
+    assert (result["posts"], result["contract_rejected"]) == (1, 1)
+    [rejected] = [r for r in quarantine_reasons(project) if r["stage"] == "contract"]
+    assert rejected["reason"] == "rating: 10.0 is above 5"
