@@ -8,11 +8,10 @@ Emits `listening_enriched`. Without Airflow: `listening enrich`.
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import dag, task
 
 from nlp.enrich import enrich_pending
-from pipelines.assets import layer_assets
+from pipelines.assets import DAG_DEFAULTS, layer_assets
 from pipelines.project import open_project
 
 ASSETS = layer_assets(open_project())
@@ -20,11 +19,9 @@ ASSETS = layer_assets(open_project())
 
 @dag(
     schedule=[ASSETS["posts"]],
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
     tags=["listening", "nlp"],
     doc_md=__doc__,
+    **DAG_DEFAULTS,
 )
 def listening_enrich():
     @task(outlets=[ASSETS["enriched"]])

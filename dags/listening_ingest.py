@@ -9,11 +9,10 @@ used, with the reason. `publish` then emits the `listening_posts` asset, which s
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import dag, get_current_context, task
 
 from pipelines import ingest
-from pipelines.assets import layer_assets
+from pipelines.assets import DAG_DEFAULTS, layer_assets
 from pipelines.project import open_project
 
 ASSETS = layer_assets(open_project())
@@ -21,11 +20,9 @@ ASSETS = layer_assets(open_project())
 
 @dag(
     schedule="@daily",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
     tags=["listening", "ingest"],
     doc_md=__doc__,
+    **DAG_DEFAULTS,
 )
 def listening_ingest():
     @task

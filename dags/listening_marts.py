@@ -8,10 +8,9 @@ Without Airflow: `listening marts`.
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import dag, task
 
-from pipelines.assets import layer_assets
+from pipelines.assets import DAG_DEFAULTS, layer_assets
 from pipelines.marts import build_marts
 from pipelines.project import open_project
 
@@ -20,11 +19,9 @@ ASSETS = layer_assets(open_project())
 
 @dag(
     schedule=[ASSETS["enriched"]],
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
     tags=["listening", "marts"],
     doc_md=__doc__,
+    **DAG_DEFAULTS,
 )
 def listening_marts():
     @task(outlets=[ASSETS["marts"]])
