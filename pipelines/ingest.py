@@ -12,9 +12,10 @@ import glob
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipelines.connectors.file_import import FileImportError, check_mapping, read_file
 from pipelines.contracts import to_arrow, violations
@@ -23,7 +24,7 @@ from pipelines.normalise import BrandAccounts, normalise_envelopes
 from pipelines.posts import upsert_posts
 from pipelines.project import Project
 from pipelines.storage import Storage
-from schemas.config import FIELD_TARGETS, FileSource
+from schemas.config import FIELD_TARGETS, IDENTIFIER, FileSource
 from schemas.tables import POSTS, QUARANTINE
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,18 @@ class FileSpec:
             source.timezone or project_timezone,
             source.encoding,
         )
+
+    def __post_init__(self) -> None:
+        if not re.match(IDENTIFIER, self.source):
+            raise FileImportError(
+                f"source id {self.source!r} must be lowercase letters, digits and '_' (e.g. 'brandwatch_export')"
+            )
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise FileImportError(
+                f"unknown timezone {self.timezone!r} (use an IANA name like 'Europe/Warsaw')"
+            ) from None
 
     def fingerprint(self) -> str:
         return json.dumps(

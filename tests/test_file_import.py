@@ -156,6 +156,10 @@ def test_whole_file_problems_fail_loudly(tmp_path, project_factory):
         import_file(project, tmp_path / "missing.csv", FileSpec("tool", MAPPING))
     with pytest.raises(FileImportError, match="must say which column holds 'created_at'"):
         import_file(project, path, FileSpec("tool", {"text": "message"}))
+    with pytest.raises(FileImportError, match="source id 'My Tool' must be lowercase"):
+        FileSpec("My Tool", MAPPING)
+    with pytest.raises(FileImportError, match="unknown timezone 'Europe/Gdansk'"):
+        FileSpec("tool", MAPPING, timezone="Europe/Gdansk")
 
 
 def test_cli_import_reports_and_quarantines(tmp_path, project_factory, capsys):
