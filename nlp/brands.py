@@ -71,11 +71,6 @@ _HEBREW_PREFIX = rf"(?:[{HEBREW_PREFIXES}]{{1,3}}-?)?"
 _START = r"(?<!\w)(?<!\w@)"
 
 
-def alias_pattern(alias: str) -> str:
-    """``alias_forms`` as whole words; the brand name itself is the group ``core``."""
-    return rf"{_START}{_HEBREW_PREFIX}(?P<core>{alias_forms(alias)})(?!\w)"
-
-
 def _literal_pattern(term: str, prefix: str = "") -> str:
     """A handle or hashtag as a whole token; ``prefix`` is a regex for its sign ("@?" or "#")."""
     word = fold(term)[0].strip().lstrip("@#")

@@ -32,10 +32,6 @@ def fold(text: str) -> tuple[str, list[int]]:
     return "".join(out), offsets
 
 
-def fold_plain(text: str) -> str:
-    return fold(text)[0]
-
-
 def strip_noise(text: str) -> str:
     """Text without URLs and @mentions (they mislead language identification)."""
     return MENTION_RE.sub(" ", URL_RE.sub(" ", text))

@@ -32,7 +32,6 @@ import pyarrow.parquet as pq
 RAW, POSTS, ENRICHED, MARTS, DIGESTS, QUARANTINE, STATE = (
     "raw", "posts", "enriched", "marts", "digests", "quarantine", "state",
 )  # fmt: skip
-LAYERS = (RAW, POSTS, ENRICHED, MARTS, DIGESTS, QUARANTINE)
 
 
 class Storage:
@@ -56,11 +55,6 @@ class Storage:
         """Full URI of a location (used for Airflow Assets and DuckDB)."""
         path = self.path(*parts)
         return f"file://{path}" if self.is_local else f"{self.protocol}://{path}"
-
-    def local_path(self, *parts: str) -> Path:
-        if not self.is_local:
-            raise NotImplementedError(f"{self.protocol}:// storage has no local path")
-        return Path(self.path(*parts))
 
     def relative(self, path: str) -> str:
         return posixpath.relpath(path, self.root)
