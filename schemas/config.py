@@ -123,6 +123,60 @@ class Storage(_Strict):
     )
 
 
+class ExtraCategory(_Strict):
+    """A category the user adds to the pain-point or motive taxonomy (scored by its examples)."""
+
+    id: str = Field(pattern=IDENTIFIER, description="Category id, e.g. 'sustainability'.")
+    label: str | None = Field(None, description="Readable name; defaults to the id.")
+    description: str = Field(description="What the category covers, in plain words.")
+    examples: list[str] = Field(
+        min_length=2, description="Example posts or phrases (any language); the more languages the better."
+    )
+
+
+class TaskModel(_Strict):
+    """A fine-tuned text-classification model (hub id or local folder) that replaces a built-in head."""
+
+    model: str = Field(description="Hugging Face model id or local folder of a text-classification model.")
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Map from the model's labels to ours, e.g. {LABEL_0: negative}; identical names map "
+        "themselves.",
+    )
+
+
+class Encoder(_Strict):
+    model: str = Field(
+        "intfloat/multilingual-e5-small",
+        description="Hugging Face id of the sentence encoder the heads run on.",
+    )
+    path: str | None = Field(
+        None,
+        description="Local folder holding the encoder (used first when set; relative to the config file).",
+    )
+
+
+class NLP(_Strict):
+    mode: Literal["default", "fast"] = Field(
+        "default",
+        description="'default': transformer encoder; 'fast': static (distilled) embeddings, same columns.",
+    )
+    encoder: Encoder = Field(default_factory=Encoder)
+    models_dir: str | None = Field(
+        None,
+        description="Where prepared models live (relative to the config file); default "
+        "$LISTENING_MODELS_DIR or var/models.",
+    )
+    max_tokens: int = Field(256, ge=16, le=512, description="Longer texts are truncated and flagged.")
+    batch_size: int = Field(64, ge=1, le=1024, description="Texts per encoder batch.")
+    tasks: dict[Literal["sentiment", "emotion", "formality"], TaskModel] = Field(
+        default_factory=dict,
+        description="Optional fine-tuned models that replace the built-in heads for these tasks.",
+    )
+    extra_pain_points: list[ExtraCategory] = Field(default_factory=list)
+    extra_motives: list[ExtraCategory] = Field(default_factory=list)
+
+
 class ProjectConfig(_Strict):
     """The whole project file."""
 
@@ -133,6 +187,7 @@ class ProjectConfig(_Strict):
     languages: list[str] = Field(description="Languages of interest (ISO 639-1).")
     timezone: str = Field("UTC", description="IANA timezone for days, weeks and hours.")
     storage: Storage = Field(default_factory=Storage)
+    nlp: NLP = Field(default_factory=NLP)
 
     @field_validator("languages")
     @classmethod
