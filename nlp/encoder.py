@@ -60,7 +60,10 @@ def _tokenize(tokenizer, texts: list[str], prefix: str, max_tokens: int):
                     return_length=False)  # fmt: skip
     ids, offsets = enc["input_ids"], enc["offset_mapping"]
     truncated = np.array(
-        [len(i) >= max_tokens and o[-2][1] < len(prefix) + len(t.rstrip()) for i, o, t in zip(ids, offsets, texts)],
+        [
+            len(i) >= max_tokens and o[-2][1] < len(prefix) + len(t.rstrip())
+            for i, o, t in zip(ids, offsets, texts, strict=False)
+        ],
         dtype=bool,
     )
     return ids, offsets, truncated
@@ -69,7 +72,7 @@ def _tokenize(tokenizer, texts: list[str], prefix: str, max_tokens: int):
 def _content(ids: list[int], offsets: list[tuple[int, int]], prefix_len: int, special: set[int]):
     """Indices of tokens that come from the text itself, and their spans in the un-prefixed text."""
     keep, spans = [], []
-    for j, (token, (start, end)) in enumerate(zip(ids, offsets)):
+    for j, (token, (start, end)) in enumerate(zip(ids, offsets, strict=False)):
         if token in special or end <= prefix_len:
             continue
         keep.append(j)

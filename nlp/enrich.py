@@ -16,6 +16,8 @@ import time
 
 import pyarrow as pa
 
+from nlp.credibility import credibility
+from nlp.heads import heads_path
 from nlp.pipeline import pipeline
 from pipelines.contracts import conform
 from pipelines.posts import posts_partitions
@@ -26,15 +28,30 @@ from schemas.tables import ENRICHED_POSTS, POSTS
 
 log = logging.getLogger(__name__)
 
-NLP_VERSION = "0.1.0-langid-brands"
+NLP_VERSION = "0.2.0"
+INSIGHT_COLUMNS = (
+    "brand_sentiments", "sentiment_label", "sentiment_score", "sentiment_confidence", "emotion", "formality",
+    "sarcasm", "sarcasm_confidence", "intents", "switch_from", "switch_to", "pain_points", "motives",
+    "label_evidence", "text_truncated",
+)  # fmt: skip
+
+
+def nlp_version(config) -> str:
+    """Version of the code, the mode and the trained heads that label a row."""
+    heads = heads_path(config.nlp.mode)
+    digest = hashlib.sha256(heads.read_bytes()).hexdigest()[:8] if heads.is_file() else "none"
+    return f"{NLP_VERSION}+{config.nlp.mode}.{digest}"
+
+
 FINGERPRINT_KEY = "listening.source_fingerprint"
 BATCH_SIZE = 256
 
 
 def _fingerprint(storage: Storage, paths: list[str], project: Project) -> str:
     digest = hashlib.sha256()
-    digest.update(NLP_VERSION.encode())
+    digest.update(nlp_version(project.config).encode())
     digest.update(json.dumps([b.model_dump() for b in project.config.brands], sort_keys=True).encode())
+    digest.update(project.config.nlp.model_dump_json().encode())
     digest.update(json.dumps(sorted(project.config.languages)).encode())
     for path in sorted(paths):
         digest.update(storage.relative(path).encode())
@@ -58,19 +75,12 @@ def pending_dates(project: Project) -> dict[str, str]:
     return pending
 
 
-def enrich_table(posts: pa.Table, project: Project, enriched_at: dt.datetime) -> pa.Table:
-    """Add the NLP columns to a posts table (any number of rows)."""
-    nlp = pipeline(project.config)
-    texts = posts.column("text").to_pylist()
-    declared = posts.column("source_language").to_pylist()
-    brand_of_author = posts.column("brand_account_of").to_pylist()
-    docs = []
-    for text, lang in zip(texts, declared, strict=True):
-        doc = nlp.make_doc(text or "")
-        doc._.declared_language = lang
-        docs.append(doc)
-    languages, confidences, brands, mentions = [], [], [], []
-    for doc, author_brand in zip(nlp.pipe(docs, batch_size=BATCH_SIZE), brand_of_author, strict=True):
+def nlp_columns(docs, author_brands: list[str | None]) -> dict[str, list]:
+    """The enriched_posts NLP columns from processed docs (brand ids include the author's own brand)."""
+    out: dict[str, list] = {name: [] for name in INSIGHT_COLUMNS}
+    for name in ("language", "language_confidence", "brands", "brand_mentions"):
+        out[name] = []
+    for doc, author_brand in zip(docs, author_brands, strict=True):
         ids = list(doc._.brands)
         found = list(doc._.brand_mentions)
         if author_brand and author_brand not in ids:
@@ -78,25 +88,49 @@ def enrich_table(posts: pa.Table, project: Project, enriched_at: dt.datetime) ->
             ids.insert(0, author_brand)
             found.insert(0, {"brand_id": author_brand, "matched": None, "start": None, "end": None,
                              "kind": "author"})  # fmt: skip
-        languages.append(doc._.language)
-        confidences.append(doc._.language_confidence)
-        brands.append(ids)
-        mentions.append(found)
+        out["language"].append(doc._.language)
+        out["language_confidence"].append(doc._.language_confidence)
+        out["brands"].append(ids)
+        out["brand_mentions"].append(found)
+        row = doc._.insights or {}
+        for name in INSIGHT_COLUMNS:
+            out[name].append(row.get(name))
+    return out
+
+
+def process(texts: list[str], declared: list[str | None], author_brands: list[str | None], nlp,
+            batch_size: int = BATCH_SIZE):  # fmt: skip
+    """Run the spaCy pipeline over texts (streamed in batches), yielding docs in order."""
+
+    def docs():
+        for text, lang, author_brand in zip(texts, declared, author_brands, strict=True):
+            doc = nlp.make_doc(text or "")
+            doc._.declared_language = lang
+            doc._.author_brand = author_brand
+            yield doc
+
+    return nlp.pipe(docs(), batch_size=batch_size)
+
+
+def enrich_table(posts: pa.Table, project: Project, enriched_at: dt.datetime) -> pa.Table:
+    """Add the NLP columns to a posts table (any number of rows)."""
+    nlp = pipeline(project.config, project.base_dir)
+    brand_of_author = posts.column("brand_account_of").to_pylist()
+    docs = process(posts.column("text").to_pylist(), posts.column("source_language").to_pylist(),
+                   brand_of_author, nlp)  # fmt: skip
+    added = nlp_columns(docs, brand_of_author)
+    added["credibility_flags"], added["is_likely_bot"] = credibility(posts)
     n = posts.num_rows
-    added = {
-        "language": languages,
-        "language_confidence": confidences,
-        "brands": brands,
-        "brand_mentions": mentions,
-        "is_likely_bot": [False] * n,
-        "text_truncated": [False] * n,
-        "nlp_version": [NLP_VERSION] * n,
-        "enriched_at": [enriched_at] * n,
-    }
+    added["text_truncated"] = [bool(x) for x in added["text_truncated"]]
+    added["nlp_version"] = [nlp_version(project.config)] * n
+    added["enriched_at"] = [enriched_at] * n
     table = posts
     schema = ENRICHED_POSTS.with_metadata()
-    for name, values in added.items():
-        table = table.append_column(schema.field(name), pa.array(values, type=schema.field(name).type))
+    for name in ENRICHED_POSTS.schema.names:
+        if name in added:
+            table = table.append_column(
+                schema.field(name), pa.array(added[name], type=schema.field(name).type)
+            )
     return conform(table, ENRICHED_POSTS)
 
 

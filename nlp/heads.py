@@ -85,6 +85,8 @@ def load_heads(mode: str) -> dict[str, Head]:
     data = np.load(path)
     meta = json.loads(bytes(data["__meta__"]).decode())
     return {
-        task: Head(task, m["kind"], tuple(m["labels"]), data[f"{task}.W"], data[f"{task}.b"], data[f"{task}.t"])
+        task: Head(
+            task, m["kind"], tuple(m["labels"]), data[f"{task}.W"], data[f"{task}.b"], data[f"{task}.t"]
+        )
         for task, m in meta.items()
     }

@@ -92,7 +92,9 @@ def _from_hf(model_id: str, allow_download: bool) -> Path | None:
     if not allow_download or os.environ.get("HF_HUB_OFFLINE") == "1":
         return None
     try:
-        return Path(snapshot_download(model_id, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt"]))
+        return Path(
+            snapshot_download(model_id, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt"])
+        )
     except Exception as exc:  # noqa: BLE001 - network errors of every kind
         log.info("hugging face hub unavailable for %s: %s", model_id, exc)
         return None

@@ -4,25 +4,32 @@ Components (``@Language.factory``):
 
 * ``listening_language``: language identification (``doc._.language``, ``doc._.language_confidence``).
 * ``listening_brands``: brand linking (``doc._.brands``, ``doc._.brand_mentions`` with spans).
+* ``listening_clauses``: sentence and clause spans (``doc._.clauses``), split at sentence punctuation
+  and at the contrast words of the post's language (``nlp/data/lexicon.yaml``).
+* ``listening_insights``: tone, intents, pain points, motives, brand-level opinion and switching with
+  evidence (``doc._.insights``); batched through the encoder in ``pipe``.
 
-The text runs through ``spacy.blank("xx")`` (multilingual tokenizer); later stages add their own
-components after these two.
+The text runs through ``spacy.blank("xx")`` (multilingual tokenizer). ``build_pipeline(config,
+with_insights=False)`` gives the cheap linking-only pipeline (used where no model is needed).
 """
 
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from nlp.brands import BrandLinker
+from nlp.insights import Analyzer, Item, Mention, clauses
 from nlp.langid import LanguageIdentifier
 from schemas.config import Brand, ProjectConfig
 
 for _name, _default in (("language", None), ("language_confidence", 0.0), ("declared_language", None),
-                        ("brands", None), ("brand_mentions", None)):  # fmt: skip
+                        ("brands", None), ("brand_mentions", None), ("author_brand", None),
+                        ("clauses", None), ("insights", None)):  # fmt: skip
     if not Doc.has_extension(_name):
         Doc.set_extension(_name, default=_default)
 
@@ -49,6 +56,46 @@ class BrandComponent:
         return doc
 
 
+class ClauseComponent:
+    def __call__(self, doc: Doc) -> Doc:
+        doc._.clauses = clauses(doc.text, doc._.language or "und")
+        return doc
+
+
+class InsightsComponent:
+    """Runs the :class:`~nlp.insights.Analyzer` over batches of docs."""
+
+    def __init__(self, analyzer: Analyzer, batch_size: int):
+        self.analyzer = analyzer
+        self.batch_size = batch_size
+
+    def __call__(self, doc: Doc) -> Doc:
+        return next(iter(self.pipe([doc])))
+
+    def pipe(self, stream, batch_size: int | None = None):
+        batch: list[Doc] = []
+        for doc in stream:
+            batch.append(doc)
+            if len(batch) >= (batch_size or self.batch_size):
+                yield from self._run(batch)
+                batch = []
+        if batch:
+            yield from self._run(batch)
+
+    def _run(self, docs: list[Doc]):
+        items = []
+        for doc in docs:
+            mentions = [
+                Mention(m["brand_id"], m["start"], m["end"], m["kind"]) for m in doc._.brand_mentions or []
+            ]
+            if doc._.author_brand and doc._.author_brand not in {m.brand_id for m in mentions}:
+                mentions.insert(0, Mention(doc._.author_brand, None, None, "author"))
+            items.append(Item(doc.text, doc._.language or "und", mentions))
+        for doc, row in zip(docs, self.analyzer.analyze(items), strict=True):
+            doc._.insights = row
+            yield doc
+
+
 def _brands(raw: list[dict]) -> list[Brand]:
     return [Brand.model_validate(b) for b in raw]
 
@@ -65,6 +112,18 @@ def make_brands(nlp: Language, name: str, brands: list[dict]) -> BrandComponent:
     return BrandComponent(BrandLinker(_brands(brands)))
 
 
+@Language.factory("listening_clauses")
+def make_clauses(nlp: Language, name: str) -> ClauseComponent:
+    return ClauseComponent()
+
+
+@Language.factory("listening_insights", default_config={"config_json": "", "base": ".", "mode": "default",
+                                                         "batch_size": 512})  # fmt: skip
+def make_insights(nlp: Language, name: str, config_json: str, base: str, mode: str, batch_size: int):
+    config = ProjectConfig.model_validate_json(config_json)
+    return InsightsComponent(Analyzer(config, Path(base), mode), batch_size)
+
+
 def _ignore_terms(config: ProjectConfig) -> list[str]:
     terms = []
     for brand in config.brands:
@@ -74,21 +133,30 @@ def _ignore_terms(config: ProjectConfig) -> list[str]:
     return terms
 
 
-def build_pipeline(config: ProjectConfig) -> Language:
+def build_pipeline(config: ProjectConfig, base: Path | None = None, mode: str | None = None,
+                   with_insights: bool = True) -> Language:  # fmt: skip
     nlp = spacy.blank("xx")
     nlp.add_pipe(
         "listening_language",
         config={"languages": list(config.languages), "ignore_terms": _ignore_terms(config)},
     )
     nlp.add_pipe("listening_brands", config={"brands": [b.model_dump() for b in config.brands]})
+    nlp.add_pipe("listening_clauses")
+    if with_insights:
+        nlp.add_pipe("listening_insights", config={"config_json": config.model_dump_json(),
+                                                   "base": str(base or Path.cwd()),
+                                                   "mode": mode or config.nlp.mode})  # fmt: skip
     return nlp
 
 
 @cache
-def _pipeline_for(config_json: str) -> Language:
-    return build_pipeline(ProjectConfig.model_validate_json(config_json))
+def _pipeline_for(config_json: str, base: str, mode: str, with_insights: bool) -> Language:
+    return build_pipeline(ProjectConfig.model_validate_json(config_json), Path(base), mode, with_insights)
 
 
-def pipeline(config: ProjectConfig) -> Language:
-    """The pipeline for ``config``, loaded once per process."""
-    return _pipeline_for(config.model_dump_json())
+def pipeline(config: ProjectConfig, base: Path | None = None, mode: str | None = None,
+             with_insights: bool = True) -> Language:  # fmt: skip
+    """The pipeline for ``config``, loaded once per process (per base folder and mode)."""
+    return _pipeline_for(
+        config.model_dump_json(), str(base or Path.cwd()), mode or config.nlp.mode, with_insights
+    )

@@ -85,7 +85,7 @@ def train_heads(x: np.ndarray, examples: list[dict], mode: str) -> tuple[dict[st
     for task, (kind, labels) in task_labels().items():
         y = _targets(examples, task, labels, kind)
         if kind == "single":
-            strata = np.array([f"{lang}:{v}" for lang, v in zip(languages, y)])
+            strata = np.array([f"{lang}:{v}" for lang, v in zip(languages, y, strict=False)])
             proba = _cv_probabilities(x, y, c, strata, binary=False)
             pred = proba.argmax(axis=1)
             card[task] = {"cv_accuracy": round(float((pred == y).mean()), 3),
@@ -102,7 +102,11 @@ def train_heads(x: np.ndarray, examples: list[dict], mode: str) -> tuple[dict[st
                 yk = y[:, k]
                 proba = _cv_probabilities(x, yk, c, yk, binary=True)
                 thresholds[k], f1 = _best_threshold(proba, yk)
-                per_label[label] = {"cv_f1": round(f1, 3), "support": int(yk.sum()), "threshold": thresholds[k]}
+                per_label[label] = {
+                    "cv_f1": round(f1, 3),
+                    "support": int(yk.sum()),
+                    "threshold": thresholds[k],
+                }
                 model = _fit(x, yk, c)
                 weights[k], bias[k] = model.coef_[0], model.intercept_[0]
             card[task] = {"cv_macro_f1": round(float(np.mean([v["cv_f1"] for v in per_label.values()])), 3),
@@ -119,8 +123,14 @@ def train(encoders: dict[str, object]) -> dict:
     summary = {
         "trained_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "examples": len(examples),
-        "languages": dict(sorted({lang: sum(1 for e in examples if e["language"] == lang)
-                                  for lang in {e["language"] for e in examples}}.items())),  # fmt: skip
+        "languages": dict(
+            sorted(
+                {
+                    lang: sum(1 for e in examples if e["language"] == lang)
+                    for lang in {e["language"] for e in examples}
+                }.items()
+            )
+        ),  # fmt: skip
         "modes": {},
     }
     for mode, encoder in encoders.items():

@@ -170,6 +170,54 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return subprocess.call(command, env=env)
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from nlp import models
+
+    project = _project(args)
+    if args.sub == "status":
+        _print(models.status(project.config, project.base_dir))
+    elif args.sub == "prepare":
+        _print(models.prepare(project.config, project.base_dir, force=args.force))
+    else:
+        from nlp.encoder import StaticEncoder, TransformerEncoder
+        from nlp.train import train
+
+        runtime = models.runtime_dir(project.config, project.base_dir)
+        if not (runtime / models.MANIFEST).is_file():
+            models.prepare(project.config, project.base_dir)
+        encoders = {"default": TransformerEncoder(runtime), "fast": StaticEncoder(runtime)}
+        summary = train({m: e for m, e in encoders.items() if args.mode in (m, "all")})
+        _print({mode: {task: {k: v for k, v in f.items() if k != "labels"} for task, f in card.items()}
+                for mode, card in summary["modes"].items()})  # fmt: skip
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from pipelines.analyze import analyze_file
+
+    project = _project(args)
+    result = analyze_file(
+        project, Path(args.input), Path(args.output), args.text_column, args.id_column,
+        Path(args.brand_config) if args.brand_config else None, args.format, mode=args.mode,
+    )  # fmt: skip
+    _print(result)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from nlp.evaluate import format_report, run_eval
+
+    project = _project(args)
+    shared = Path(args.shared) if args.shared else None
+    results = run_eval(project.config, project.base_dir, args.mode, shared, args.limit)
+    report = format_report(results)
+    print(report)
+    if args.report:
+        Path(args.report).write_text(report, encoding="utf-8")
+        Path(args.report).with_suffix(".json").write_text(json.dumps(results, indent=2, default=str))
+    return 0
+
+
 # -- parser --------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="listening", description=__doc__.splitlines()[0])
@@ -219,6 +267,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder (default: var/inbox/demo next to the config)")
     p.set_defaults(func=cmd_demo_generate)
 
+    models = sub.add_parser("models", help="NLP models").add_subparsers(dest="sub", required=True)
+    models.add_parser("status", help="which encoder is used and where it came from").set_defaults(
+        func=cmd_models
+    )
+    p = models.add_parser(
+        "prepare", help="provision the encoder (offline rebuild if needed) and runtime files"
+    )
+    p.add_argument("--force", action="store_true", help="rebuild the runtime files")
+    p.set_defaults(func=cmd_models)
+    p = models.add_parser("train", help="train the task heads on nlp/data/train")
+    p.add_argument("--mode", choices=["default", "fast", "all"], default="all")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("analyze", help="run the NLP on a CSV/JSONL/Parquet file")
+    p.add_argument("input")
+    p.add_argument("--text-column", required=True)
+    p.add_argument("--id-column")
+    p.add_argument("--brand-config", help="a listening.yaml whose brands (and languages) to link")
+    p.add_argument("--output", required=True, help="output .parquet")
+    p.add_argument("--format", default="auto", choices=["auto", "csv", "jsonl", "parquet"])
+    p.add_argument("--mode", choices=["default", "fast"], help="override nlp.mode")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("eval", help="evaluate every NLP task on the gold set and ../shared/data")
+    p.add_argument("--mode", choices=["default", "fast"], default="default")
+    p.add_argument("--shared", help="folder of the public evaluation sets (default ../shared/data)")
+    p.add_argument("--limit", type=int, help="at most this many items per dataset/language")
+    p.add_argument("--report", help="also write the Markdown report here (and .json beside it)")
+    p.set_defaults(func=cmd_eval)
+
     p = sub.add_parser("dashboard", help="serve the Streamlit dashboard")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8501)
@@ -238,7 +316,9 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.connectors.file_import import FileImportError
         from pipelines.validation import ValidationFailed
 
-        if isinstance(exc, FileImportError | ValidationFailed | FileNotFoundError | KeyError | RuntimeError):
+        if isinstance(
+            exc, FileImportError | ValidationFailed | FileNotFoundError | KeyError | RuntimeError | ValueError
+        ):
             if args.verbose:
                 raise
             print(f"error: {exc}", file=sys.stderr)

@@ -174,6 +174,16 @@ LABEL_WITH_EVIDENCE = pa.struct(
         pa.field("end", pa.int32()),
     ]
 )
+LABEL_EVIDENCE = pa.struct(
+    [
+        pa.field("task", pa.string()),
+        pa.field("label", pa.string()),
+        pa.field("score", pa.float32()),
+        pa.field("evidence", pa.string()),
+        pa.field("start", pa.int32()),
+        pa.field("end", pa.int32()),
+    ]
+)
 BRAND_SENTIMENT = pa.struct(
     [
         pa.field("brand_id", pa.string()),
@@ -209,6 +219,8 @@ ENRICHED_POSTS = Table(
             col("switch_to", pa.list_(pa.string()), doc="Brands a churn post is moving to."),
             col("pain_points", pa.list_(LABEL_WITH_EVIDENCE), doc="Pain points with evidence and score."),
             col("motives", pa.list_(LABEL_WITH_EVIDENCE), doc="Consumer motives with evidence and score."),
+            col("label_evidence", pa.list_(LABEL_EVIDENCE),
+                doc="Why each tone and intent label was given: the words that carry it (span in text) and score."),
             col("credibility_flags", pa.list_(pa.string()), doc="Reasons the author looks like a bot/spam."),
             col("is_likely_bot", pa.bool_(), nullable=False, doc="Author flagged as likely bot/spam."),
             col("text_truncated", pa.bool_(), nullable=False, doc="Text was cut for the models."),
