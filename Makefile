@@ -25,6 +25,7 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 install: $(BIN)/.installed  ## create .venv and install the project (pinned by constraints.txt)
 
 pipeline: install  ## demo data -> Airflow DAGs (ingest -> enrich -> marts), offline
+	$(BIN)/listening models prepare > /dev/null
 	$(BIN)/listening demo generate
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/run_dags.sh
 	$(BIN)/listening status

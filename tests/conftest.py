@@ -22,6 +22,9 @@ os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 os.environ["LISTENING_PSEUDONYM_KEY"] = "test-key-not-secret"
+# Prepared NLP models (about 800 MB, built once offline by `listening models prepare`) are shared by
+# every test project; a fresh clone builds them on the first run (about 2 minutes).
+os.environ.setdefault("LISTENING_MODELS_DIR", str(REPO / "var" / "models"))
 
 DEMO_EXPORTS = _SESSION_DIR / "demo-exports"
 
@@ -49,6 +52,17 @@ def _generate_demo_exports() -> None:
 _generate_demo_exports()
 # DAG files read the project config when they are parsed.
 os.environ["LISTENING_CONFIG"] = str(write_project(_SESSION_DIR / "dag-project"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nlp_models() -> Path:
+    """The runtime models, prepared once (a no-op when they already are)."""
+    from nlp.models import prepare, runtime_dir
+    from schemas.config import load_config
+
+    config = load_config(REPO / "listening.yaml")
+    prepare(config, REPO)
+    return runtime_dir(config, REPO)
 
 
 @pytest.fixture(scope="session")

@@ -58,6 +58,31 @@ def test_every_post_has_language_and_brand_accounts_are_recognised(built_demo):
     assert orphans == 0
 
 
+def test_every_enriched_post_carries_the_nlp_labels(built_demo):
+    project, _ = built_demo
+    glob = project.storage.parquet_glob("enriched")
+    missing = duckdb.execute(
+        f"SELECT COUNT(*) FROM read_parquet('{glob}') WHERE sentiment_label IS NULL OR emotion IS NULL "
+        "OR formality IS NULL OR sarcasm IS NULL OR intents IS NULL OR pain_points IS NULL OR motives IS NULL "
+        "OR label_evidence IS NULL OR credibility_flags IS NULL"
+    ).fetchone()[0]
+    assert missing == 0
+    # The planted Kvik delivery-delay surge (2026-W40) is read as delay complaints about Kvik.
+    weekly = dict(duckdb.execute(
+        f"SELECT date_trunc('week', created_at)::DATE, COUNT(*) FROM read_parquet('{glob}') "
+        "WHERE list_contains(brands, 'kvik') AND NOT is_brand_account "
+        "AND list_contains(list_transform(pain_points, lambda p: p.id), 'delays') GROUP BY 1"
+    ).fetchall())  # fmt: skip
+    surge = weekly.pop(dt.date(2026, 9, 28))
+    assert surge > 2 * max(weekly.values())
+    # Evidence spans point into the text.
+    bad = duckdb.execute(
+        f"SELECT COUNT(*) FROM (SELECT text, unnest(pain_points) p FROM read_parquet('{glob}')) "
+        'WHERE p.start IS NOT NULL AND substring(text, p.start + 1, p."end" - p.start) <> p.evidence'
+    ).fetchone()[0]
+    assert bad == 0
+
+
 def test_share_of_voice_sums_to_one(built_demo):
     project, _ = built_demo
     for period in ("day", "week"):
