@@ -19,6 +19,7 @@ import pyarrow as pa
 from nlp.credibility import credibility
 from nlp.heads import heads_path
 from nlp.pipeline import pipeline
+from nlp.themes import build_themes
 from pipelines.contracts import conform
 from pipelines.posts import posts_partitions
 from pipelines.project import Project
@@ -159,7 +160,8 @@ def enrich_pending(project: Project) -> dict:
     for path in storage.glob(f"{ENRICHED}/date=*/enriched.parquet"):
         if partition_value(path, "date") not in partitions:
             storage.remove(path)
+    themes = build_themes(project)
     rows = sum(t.num_rows for t in tables.values())
     elapsed = time.perf_counter() - started
     log.info("enriched %d rows in %d partitions in %.1f s", rows, len(tables), elapsed)
-    return {"dates": sorted(tables), "rows": rows, "seconds": round(elapsed, 2)}
+    return {"dates": sorted(tables), "rows": rows, "themes": themes["themes"], "seconds": round(elapsed, 2)}

@@ -341,7 +341,8 @@ class Analyzer:
                 moving.append(brand)
             elif cue == "from":
                 leaving.append(brand)
-            elif opinion.get(brand, 0.0) > 0.2 and len(named) > 1:
+            elif len(named) > 1 and (opinion.get(brand, 0.0) > 0.2 or (brand != named[0] and leaving)):
+                # No cue: the better-liked brand, or the one named after a brand being left, is the target.
                 moving.append(brand)
             else:
                 leaving.append(brand)

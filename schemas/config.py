@@ -168,7 +168,7 @@ class NLP(_Strict):
         "$LISTENING_MODELS_DIR or var/models.",
     )
     max_tokens: int = Field(256, ge=16, le=512, description="Longer texts are truncated and flagged.")
-    batch_size: int = Field(64, ge=1, le=1024, description="Texts per encoder batch.")
+    batch_size: int = Field(32, ge=1, le=1024, description="Texts per encoder batch (sorted by length).")
     tasks: dict[Literal["sentiment", "emotion", "formality"], TaskModel] = Field(
         default_factory=dict,
         description="Optional fine-tuned models that replace the built-in heads for these tasks.",

@@ -230,6 +230,31 @@ ENRICHED_POSTS = Table(
     ),
 )  # fmt: skip
 
+THEMES = Table(
+    name="themes",
+    version=1,
+    doc="Emerging complaint themes per ISO week (clusters of audience complaints), linked across weeks.",
+    key=("period_start", "theme_id"),
+    schema=pa.schema(
+        [
+            col("period_start", pa.date32(), nullable=False, doc="Monday of the ISO week (project timezone)."),
+            col("theme_id", pa.string(), nullable=False, doc="Id of the theme in that week."),
+            col("label", pa.string(), nullable=False, doc="Readable label (its top key phrases)."),
+            col("key_phrases", pa.list_(pa.string()), nullable=False, doc="Words particular to the theme."),
+            col("representative_post_id", pa.string(), nullable=False, doc="Post nearest the theme's centre."),
+            col("representative_quote", pa.string(), nullable=False, doc="Text of that post."),
+            col("posts", pa.int64(), nullable=False, min=1, doc="Complaints in the theme."),
+            col("post_ids", pa.list_(pa.string()), nullable=False, doc="The complaints (evidence)."),
+            col("languages", pa.list_(pa.string()), nullable=False, doc="Languages of those posts."),
+            col("brands", pa.list_(pa.string()), nullable=False, doc="Brands those posts are about."),
+            col("pain_point", pa.string(), doc="Taxonomy category most of its posts carry, if any."),
+            col("novel", pa.bool_(), nullable=False, doc="No taxonomy category covers it: a new kind of complaint."),
+            col("first_seen", pa.date32(), nullable=False, doc="First week a matching theme appeared."),
+            col("growth", pa.float64(), doc="Size change against the matching theme of the previous week."),
+        ]
+    ),
+)  # fmt: skip
+
 QUARANTINE = Table(
     name="quarantine",
     version=1,
@@ -293,7 +318,7 @@ MART_SHARE_OF_VOICE = Table(
 
 TABLES: dict[str, Table] = {
     t.name: t
-    for t in (RAW_ENVELOPE, POSTS, ENRICHED_POSTS, QUARANTINE, MART_BRAND_VOLUME, MART_SHARE_OF_VOICE)
+    for t in (RAW_ENVELOPE, POSTS, ENRICHED_POSTS, THEMES, QUARANTINE, MART_BRAND_VOLUME, MART_SHARE_OF_VOICE)
 }
 MARTS: dict[str, Table] = {name: t for name, t in TABLES.items() if name.startswith("mart_")}
 

@@ -75,6 +75,14 @@ def test_every_enriched_post_carries_the_nlp_labels(built_demo):
     ).fetchall())  # fmt: skip
     surge = weekly.pop(dt.date(2026, 9, 28))
     assert surge > 2 * max(weekly.values())
+    # Emerging themes: the surge week holds a large delay theme about Kvik, with its quote and posts.
+    themes = duckdb.execute(
+        f"SELECT posts, pain_point, brands, representative_quote, post_ids FROM "
+        f"read_parquet('{project.storage.mart_path('themes')}') WHERE period_start = DATE '2026-09-28' "
+        "ORDER BY posts DESC"
+    ).fetchall()
+    assert any(t[1] == "delays" and "kvik" in t[2] and t[0] >= 10 for t in themes)
+    assert all(len(t[4]) == t[0] and t[3] for t in themes)
     # Evidence spans point into the text.
     bad = duckdb.execute(
         f"SELECT COUNT(*) FROM (SELECT text, unnest(pain_points) p FROM read_parquet('{glob}')) "
