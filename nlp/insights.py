@@ -190,6 +190,7 @@ class Analyzer:
         probs = {task: head.probabilities(encoded.pooled) for task, head in self.heads.items()}
         for task, model in self.overrides.items():
             probs[task] = model.probabilities(texts, self.heads[task].labels)
+        self._clause_opinions = self._compare(items)
         return [self._row(i, item, encoded, probs) for i, item in enumerate(items)]
 
     # -- one post -------------------------------------------------------------------------------------
@@ -296,29 +297,37 @@ class Analyzer:
         if not brands:
             return []
         overall = {"sentiment_label": row["sentiment_label"], "sentiment_score": row["sentiment_score"]}
-        texts = [m for m in item.mentions if m.kind != "author" and m.start is not None]
-        if len({m.brand_id for m in texts}) < 2 or "sentiment" in self.overrides:
-            return [{"brand_id": b, **overall} for b in brands]
+        scored = self._clause_opinions.get(i, {})
+        return [{"brand_id": b, **scored.get(b, overall)} for b in brands]
+
+    def _compare(self, items: list[Item]) -> dict[int, dict[str, dict]]:
+        """Posts naming two or more brands: each brand's clauses are encoded on their own and scored."""
+        jobs: list[tuple[int, str, str]] = []
+        if "sentiment" in self.overrides:
+            return {}
+        for i, item in enumerate(items):
+            named = [m for m in item.mentions if m.kind != "author" and m.start is not None]
+            if len({m.brand_id for m in named}) < 2:
+                continue
+            spans = clauses(item.text, item.language)
+            for brand in dict.fromkeys(m.brand_id for m in named):
+                chosen = [
+                    s for s in spans if any(s[0] <= m.start < s[1] for m in named if m.brand_id == brand)
+                ]
+                text = " ".join(item.text[a:b].strip() for a, b in chosen)
+                if text and text.strip() != item.text.strip():
+                    jobs.append((i, brand, text))
+        if not jobs:
+            return {}
         head = self.heads["sentiment"]
-        spans = clauses(item.text, item.language)
-        offsets = encoded.offsets[i]
-        out = []
-        for brand in brands:
-            own = [m for m in texts if m.brand_id == brand]
-            if not own:
-                out.append({"brand_id": brand, **overall})
-                continue
-            chosen = [s for s in spans if any(s[0] <= m.start < s[1] for m in own)]
-            mask = np.array([any(a <= o[0] < b for a, b in chosen) for o in offsets], dtype=bool)
-            if mask.sum() < 2:
-                out.append({"brand_id": brand, **overall})
-                continue
-            vector = encoded.tokens[i][mask].sum(axis=0)
-            vector /= np.linalg.norm(vector) or 1.0
-            p = head.probabilities(vector[None, :])[0]
-            labels = head.labels
-            out.append({"brand_id": brand, "sentiment_label": labels[int(np.argmax(p))],
-                        "sentiment_score": float(p[labels.index("positive")] - p[labels.index("negative")])})  # fmt: skip
+        labels = head.labels
+        probs = head.probabilities(self.encoder.encode([text for _, _, text in jobs]).pooled)
+        out: dict[int, dict[str, dict]] = {}
+        for (i, brand, _), p in zip(jobs, probs, strict=True):
+            out.setdefault(i, {})[brand] = {
+                "sentiment_label": labels[int(np.argmax(p))],
+                "sentiment_score": float(p[labels.index("positive")] - p[labels.index("negative")]),
+            }
         return out
 
     def _switching(self, item: Item, row: dict) -> tuple[list[str], list[str]]:

@@ -59,7 +59,7 @@ def test_end_to_end_dag_runs_over_demo_data(dagbag):
     assert status["posts"]["rows"] >= 2000
     assert status["enriched"]["rows"] == status["posts"]["rows"]
     assert status["quarantine"]["records"] == 6
-    assert set(status["marts"]) == {"mart_brand_volume", "mart_share_of_voice"}
+    assert set(status["marts"]) == {"mart_brand_volume", "mart_share_of_voice", "themes"}
     ids_first = duckdb.execute(
         f"SELECT post_id FROM read_parquet('{project.storage.parquet_glob('posts')}') ORDER BY 1"
     ).fetchall()

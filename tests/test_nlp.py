@@ -186,7 +186,7 @@ def test_a_plain_complaint_is_understood_in_every_language(demo_config, language
 
 
 def test_comparisons_get_an_opinion_per_brand_and_switching_direction(demo_config):
-    text = "Leaving Kvik for good: late every single time. Switched to Korvo and it has been great."
+    text = "Kvik was late every single time, so I am leaving Kvik. Switched to Korvo and it has been great."
     kvik, korvo = text.index("Kvik"), text.index("Korvo")
     mentions = [Mention("kvik", kvik, kvik + 4, "alias"), Mention("korvo", korvo, korvo + 5, "alias")]
     row = Analyzer(demo_config, REPO, "default").analyze([Item(text, "en", mentions)])[0]
