@@ -144,3 +144,10 @@ class StaticEncoder:
 @cache
 def _static_vectors(runtime: Path) -> np.ndarray:
     return np.load(runtime / STATIC_FILE, mmap_mode="r")
+
+
+def make_encoder(runtime: Path, mode: str, max_tokens: int = 256, batch_size: int = 32):
+    """The encoder a mode runs on: the int8 transformer (``default``) or static vectors (``fast``)."""
+    if mode == "fast":
+        return StaticEncoder(runtime, max_tokens)
+    return TransformerEncoder(runtime, max_tokens, batch_size)

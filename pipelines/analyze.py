@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from nlp.enrich import nlp_columns, process
 from nlp.pipeline import pipeline
+from pipelines.connectors.file_import import detect_format
 from pipelines.project import Project
 from schemas.config import ConfigError, load_config
 from schemas.tables import ENRICHED_POSTS, POSTS
@@ -30,24 +31,11 @@ NLP_OUTPUT = [name for name in ENRICHED_POSTS.schema.names if name not in POSTS.
               and name not in ("nlp_version", "enriched_at", "credibility_flags", "is_likely_bot")]  # fmt: skip
 
 
-def _format(path: Path, fmt: str) -> str:
-    if fmt != "auto":
-        return fmt
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return "parquet"
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        return "jsonl"
-    if suffix in (".csv", ".tsv", ".txt"):
-        return "csv"
-    raise ValueError(f"cannot tell the format of {path.name}; pass --format csv|jsonl|parquet")
-
-
 def read_batches(path: Path, fmt: str, batch_rows: int) -> Iterator[pa.Table]:
     """Yield the input as tables of at most ``batch_rows`` rows, every column read as given."""
     if not path.is_file():
         raise FileNotFoundError(f"input file not found: {path}")
-    kind = _format(path, fmt)
+    kind = detect_format(path, fmt)
     if kind == "parquet":
         for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
             yield pa.Table.from_batches([batch])

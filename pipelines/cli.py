@@ -179,14 +179,14 @@ def cmd_models(args: argparse.Namespace) -> int:
     elif args.sub == "prepare":
         _print(models.prepare(project.config, project.base_dir, force=args.force))
     else:
-        from nlp.encoder import StaticEncoder, TransformerEncoder
+        from nlp.encoder import make_encoder
         from nlp.train import train
 
         runtime = models.runtime_dir(project.config, project.base_dir)
         if not (runtime / models.MANIFEST).is_file():
             models.prepare(project.config, project.base_dir)
-        encoders = {"default": TransformerEncoder(runtime), "fast": StaticEncoder(runtime)}
-        summary = train({m: e for m, e in encoders.items() if args.mode in (m, "all")})
+        modes = ("default", "fast") if args.mode == "all" else (args.mode,)
+        summary = train({mode: make_encoder(runtime, mode) for mode in modes})
         _print({mode: {task: {k: v for k, v in f.items() if k != "labels"} for task, f in card.items()}
                 for mode, card in summary["modes"].items()})  # fmt: skip
     return 0
