@@ -113,7 +113,8 @@ def cmd_enrich(args: argparse.Namespace) -> int:
 def cmd_marts(args: argparse.Namespace) -> int:
     from pipelines.marts import build_marts
 
-    _print(build_marts(_project(args)))
+    include_bots = True if args.include_bots else None
+    _print(build_marts(_project(args), full=args.full, include_bots=include_bots))
     return 0
 
 
@@ -249,7 +250,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import)
 
     sub.add_parser("enrich", help="run the NLP over new or changed posts").set_defaults(func=cmd_enrich)
-    sub.add_parser("marts", help="rebuild the marts").set_defaults(func=cmd_marts)
+    marts = sub.add_parser("marts", help="bring the marts up to date (only the periods new data touches)")
+    marts.add_argument("--full", action="store_true", help="rebuild every period from scratch")
+    marts.add_argument(
+        "--include-bots",
+        action="store_true",
+        help="count likely bots/spam too (overrides marts: in the config)",
+    )
+    marts.set_defaults(func=cmd_marts)
     p = sub.add_parser("status", help="row counts per layer and quarantine reasons")
     p.add_argument("--detail", action="store_true", help="list every quarantined record")
     p.set_defaults(func=cmd_status)

@@ -3,8 +3,8 @@
 from schemas.config import ConfigError, ProjectConfig, load_config, parse_config
 from schemas.tables import (
     ENRICHED_POSTS,
+    MART_BRAND_KPIS,
     MART_BRAND_VOLUME,
-    MART_SHARE_OF_VOICE,
     MARTS,
     POSTS,
     QUARANTINE,
@@ -18,7 +18,7 @@ __all__ = [
     "ENRICHED_POSTS",
     "MARTS",
     "MART_BRAND_VOLUME",
-    "MART_SHARE_OF_VOICE",
+    "MART_BRAND_KPIS",
     "POSTS",
     "ProjectConfig",
     "QUARANTINE",

@@ -177,6 +177,23 @@ class NLP(_Strict):
     extra_motives: list[ExtraCategory] = Field(default_factory=list)
 
 
+class Marts(_Strict):
+    """How the comparisons are computed (docs/metrics.md)."""
+
+    include_likely_bots: bool = Field(
+        False, description="Count posts by authors flagged as likely bots/spam (excluded by default)."
+    )
+    response_window_days: int = Field(
+        14, ge=1, le=90, description="A brand reply later than this does not count as answering."
+    )
+    spike_baseline_days: int = Field(
+        28, ge=7, le=90, description="Trailing days a spike is measured against."
+    )
+    spike_min_mentions: int = Field(10, ge=1, description="Days with fewer mentions are never spikes.")
+    spike_threshold: float = Field(3.5, gt=0, description="Robust z-score a day must reach to be a spike.")
+    top_voices: int = Field(10, ge=1, le=100, description="Advocates and critics kept per brand and week.")
+
+
 class ProjectConfig(_Strict):
     """The whole project file."""
 
@@ -188,6 +205,7 @@ class ProjectConfig(_Strict):
     timezone: str = Field("UTC", description="IANA timezone for days, weeks and hours.")
     storage: Storage = Field(default_factory=Storage)
     nlp: NLP = Field(default_factory=NLP)
+    marts: Marts = Field(default_factory=Marts)
 
     @field_validator("languages")
     @classmethod

@@ -279,47 +279,415 @@ _PERIOD_COLUMNS = [
     col("period_start", pa.date32(), nullable=False, doc="First day of the period (project timezone)."),
     col("brand_id", pa.string(), nullable=False, doc="Brand id."),
 ]
+ALL = "*"
+# Marts are filterable by source and language: '*' rows hold the total over all of them.
+_SLICE_COLUMNS = [
+    col("source", pa.string(), nullable=False, doc="Source id, or '*' for all sources."),
+    col("language", pa.string(), nullable=False, doc="Detected language, or '*' for all languages."),
+]
+_DIMS = _PERIOD_COLUMNS + _SLICE_COLUMNS
+_DIM_KEY = ("period", "period_start", "brand_id", "source", "language")
+_EVIDENCE = col(
+    "evidence",
+    pa.string(),
+    nullable=False,
+    doc="Filter that selects the posts behind the row (JSON, see pipelines.marts.evidence_posts).",
+)
 
-MART_BRAND_VOLUME = Table(
-    name="mart_brand_volume",
-    version=1,
-    doc="Audience mentions per brand, period, source and language (the grain every filter sums over).",
-    key=("period", "period_start", "brand_id", "source", "language"),
-    schema=pa.schema(
-        _PERIOD_COLUMNS
-        + [
-            col("source", pa.string(), nullable=False, doc="Source id."),
-            col("language", pa.string(), nullable=False, doc="Detected language."),
-            col("mentions", pa.int64(), nullable=False, min=0, doc="Audience posts mentioning the brand."),
-            col("evidence", pa.string(), nullable=False, doc="Filter that selects the posts behind the row (JSON)."),
-        ]
-    ),
-)  # fmt: skip
 
-MART_SHARE_OF_VOICE = Table(
-    name="mart_share_of_voice",
-    version=1,
-    doc="Share of voice per brand and period, with the change against the previous period.",
-    key=("period", "period_start", "brand_id"),
-    schema=pa.schema(
-        _PERIOD_COLUMNS
-        + [
-            col("mentions", pa.int64(), nullable=False, min=0, doc="Audience posts mentioning the brand."),
-            col("total_mentions", pa.int64(), nullable=False, min=0, doc="Mentions of all brands in the period."),
-            col("share_of_voice", pa.float64(), nullable=False, min=0, max=1, doc="mentions / total_mentions."),
-            col("mentions_prev", pa.int64(), min=0, doc="Mentions in the previous period."),
-            col("share_of_voice_prev", pa.float64(), min=0, max=1, doc="Share in the previous period."),
-            col("share_change_pts", pa.float64(), min=-100, max=100,
-                doc="Change of share against the previous period, in percentage points."),
-            col("evidence", pa.string(), nullable=False, doc="Filter that selects the posts behind the row (JSON)."),
-        ]
-    ),
-)  # fmt: skip
+def _count(name: str, doc: str) -> pa.Field:
+    return col(name, pa.int64(), nullable=False, min=0, doc=doc)
+
+
+def _share(name: str, doc: str, nullable: bool = True) -> pa.Field:
+    return col(name, pa.float64(), nullable=nullable, min=0, max=1, doc=doc)
+
+
+def _mart(name: str, doc: str, columns: list[pa.Field], key: tuple[str, ...], version: int = 1) -> Table:
+    return Table(name=name, version=version, doc=doc, key=key, schema=pa.schema(columns))
+
+
+def _comparison_columns(scale_doc: str) -> list[pa.Field]:
+    """Columns of a category compared with the competitor average (pain points, motives)."""
+    return [
+        _count("posts", "Brand mentions carrying the category."),
+        _count("mentions", "Brand mentions in the period (the denominator)."),
+        col("rate_per_1000", pa.float64(), min=0, max=1000, doc=f"posts per 1,000 mentions{scale_doc}."),
+        col(
+            "posts_prev", pa.int64(), min=0, doc="posts in the previous period (null before the data starts)."
+        ),
+        col("rate_prev", pa.float64(), min=0, max=1000, doc="rate_per_1000 in the previous period."),
+        col("rate_change", pa.float64(), min=-1000, max=1000, doc="rate_per_1000 minus rate_prev."),
+        _count("competitor_posts", "Mentions of all other configured brands carrying the category."),
+        _count("competitor_mentions", "Mentions of all other configured brands (pooled competitor average)."),
+        col(
+            "competitor_rate", pa.float64(), min=0, max=1000, doc="Pooled competitor rate per 1,000 mentions."
+        ),
+        col("gap", pa.float64(), min=-1000, max=1000, doc="rate_per_1000 - competitor_rate."),
+        col(
+            "gap_ci_low",
+            pa.float64(),
+            min=-1000,
+            max=1000,
+            doc="95% CI of the gap, lower (Newcombe hybrid score).",
+        ),
+        col("gap_ci_high", pa.float64(), min=-1000, max=1000, doc="95% CI of the gap, upper."),
+        _share("p_value", "Two-sided two-proportion z-test (pooled) of brand vs competitor rate."),
+        _share("q_value", "Benjamini-Hochberg adjusted p-value within the period and slice."),
+        col("significant", pa.bool_(), nullable=False, doc="q_value < 0.05."),
+    ]
+
+
+MART_BRAND_VOLUME = _mart(
+    "mart_brand_volume",
+    "Audience mentions per brand, period, source and language (the grain every filter sums over).",
+    _PERIOD_COLUMNS
+    + [
+        col("source", pa.string(), nullable=False, doc="Source id."),
+        col("language", pa.string(), nullable=False, doc="Detected language."),
+        _count("mentions", "Audience posts mentioning the brand."),
+        _EVIDENCE,
+    ],
+    _DIM_KEY,
+)
+
+MART_BRAND_KPIS = _mart(
+    "mart_brand_kpis",
+    "Volume, share of voice, net sentiment and sentiment mix per brand and period, with the change "
+    "against the previous period.",
+    _DIMS
+    + [
+        _count("mentions", "Audience posts mentioning the brand."),
+        _count("total_mentions", "Mentions of all configured brands in the period and slice."),
+        _share("share_of_voice", "mentions / total_mentions.", nullable=False),
+        _count("positive", "Mentions whose opinion of the brand is positive."),
+        _count("neutral", "Mentions whose opinion of the brand is neutral."),
+        _count("negative", "Mentions whose opinion of the brand is negative."),
+        col("net_sentiment", pa.float64(), min=-100, max=100, doc="100 * (positive - negative) / mentions."),
+        _share("positive_share", "positive / mentions."),
+        _share("neutral_share", "neutral / mentions."),
+        _share("negative_share", "negative / mentions."),
+        col(
+            "mentions_prev",
+            pa.int64(),
+            min=0,
+            doc="Mentions in the previous period (null before the data starts).",
+        ),
+        col("mentions_change_pct", pa.float64(), doc="100 * (mentions - mentions_prev) / mentions_prev."),
+        _share("share_of_voice_prev", "Share of voice in the previous period."),
+        col("share_change_pts", pa.float64(), min=-100, max=100, doc="Share change, percentage points."),
+        col(
+            "net_sentiment_prev", pa.float64(), min=-100, max=100, doc="Net sentiment in the previous period."
+        ),
+        col(
+            "net_sentiment_change", pa.float64(), min=-200, max=200, doc="net_sentiment - net_sentiment_prev."
+        ),
+        _share("negative_share_prev", "Negative share in the previous period."),
+        col(
+            "negative_share_change_pts", pa.float64(), min=-100, max=100, doc="Negative share change, points."
+        ),
+        _share("negative_change_p", "Two-proportion z-test p-value of the negative-share change."),
+        _EVIDENCE,
+    ],
+    _DIM_KEY,
+)
+
+MART_PAIN_POINTS = _mart(
+    "mart_pain_points",
+    "Pain-point mentions and rate per 1,000 brand mentions, change, and the gap against the pooled "
+    "competitor average with a significance test.",
+    _DIMS
+    + [col("pain_point", pa.string(), nullable=False, doc="Pain-point id (taxonomy or config).")]
+    + _comparison_columns("")
+    + [_EVIDENCE],
+    _DIM_KEY + ("pain_point",),
+)
+
+MART_PAIN_POINT_GAPS = _mart(
+    "mart_pain_point_gaps",
+    "Pain-point rate of each brand against each competitor (ISO weeks), with a significance test.",
+    [c for c in _DIMS if c.name != "period"]
+    + [
+        col("competitor_id", pa.string(), nullable=False, doc="The competitor compared with."),
+        col("pain_point", pa.string(), nullable=False, doc="Pain-point id."),
+        _count("posts", "Brand mentions carrying the pain point."),
+        _count("mentions", "Brand mentions."),
+        col("rate_per_1000", pa.float64(), min=0, max=1000, doc="Brand rate per 1,000 mentions."),
+        _count("competitor_posts", "Competitor mentions carrying the pain point."),
+        _count("competitor_mentions", "Competitor mentions."),
+        col("competitor_rate", pa.float64(), min=0, max=1000, doc="Competitor rate per 1,000 mentions."),
+        col("gap", pa.float64(), min=-1000, max=1000, doc="rate_per_1000 - competitor_rate."),
+        col("gap_ci_low", pa.float64(), min=-1000, max=1000, doc="95% CI of the gap, lower (Newcombe)."),
+        col("gap_ci_high", pa.float64(), min=-1000, max=1000, doc="95% CI of the gap, upper."),
+        _share("p_value", "Two-sided two-proportion z-test (pooled)."),
+        _share("q_value", "Benjamini-Hochberg adjusted within the week and slice."),
+        col("significant", pa.bool_(), nullable=False, doc="q_value < 0.05."),
+        _EVIDENCE,
+    ],
+    ("period_start", "brand_id", "source", "language", "competitor_id", "pain_point"),
+)
+
+MART_MOTIVES = _mart(
+    "mart_motives",
+    "Why the audience engages with each brand (consumer motives), against the competitor average.",
+    _DIMS
+    + [col("motive", pa.string(), nullable=False, doc="Motive id.")]
+    + _comparison_columns("")
+    + [_share("mix", "Share of the brand's motive labels that are this motive."), _EVIDENCE],
+    _DIM_KEY + ("motive",),
+)
+
+MART_MOTIVE_GAP = _mart(
+    "mart_motive_gap",
+    "What the audience comes for (audience motives) against what the brand's own posts offer.",
+    _DIMS
+    + [
+        col("motive", pa.string(), nullable=False, doc="Motive id."),
+        _count("audience_posts", "Audience mentions of the brand carrying the motive."),
+        _share("audience_mix", "Share of the audience's motive labels that are this motive."),
+        _count("brand_posts", "The brand's own posts carrying the motive."),
+        _share("brand_mix", "Share of the brand's own motive labels that are this motive."),
+        col(
+            "gap_pts", pa.float64(), min=-100, max=100, doc="100 * (brand_mix - audience_mix): + offers more."
+        ),
+        _EVIDENCE,
+    ],
+    _DIM_KEY + ("motive",),
+)
+
+MART_AUDIENCE_TONE = _mart(
+    "mart_audience_tone",
+    "Emotion and formality profile of the audience per brand.",
+    _DIMS
+    + [
+        col("dimension", pa.string(), nullable=False, enum=("emotion", "formality"), doc="Which profile."),
+        col(
+            "label", pa.string(), nullable=False, enum=EMOTIONS + FORMALITY, doc="Emotion or formality label."
+        ),
+        _count("posts", "Mentions with the label."),
+        _count("mentions", "Mentions of the brand."),
+        _share("share", "posts / mentions."),
+        _EVIDENCE,
+    ],
+    _DIM_KEY + ("dimension", "label"),
+)
+
+MART_BRAND_VOICE = _mart(
+    "mart_brand_voice",
+    "Tone of each brand's own account per ISO week and its consistency over the last 8 weeks.",
+    _PERIOD_COLUMNS
+    + [
+        _count("posts", "Posts by the brand's own accounts."),
+        col("mean_sentiment", pa.float64(), min=-1, max=1, doc="Mean sentiment score of those posts."),
+        col(
+            "mean_formality",
+            pa.float64(),
+            min=-1,
+            max=1,
+            doc="Mean formality (casual -1, neutral 0, formal 1).",
+        ),
+        _share("formal_share", "Share of formal posts."),
+        _share("casual_share", "Share of casual posts."),
+        col(
+            "weeks_in_window",
+            pa.int64(),
+            nullable=False,
+            min=1,
+            max=8,
+            doc="Weeks with posts among this and the 7 before.",
+        ),
+        col(
+            "sentiment_variation",
+            pa.float64(),
+            min=0,
+            doc="Std. dev. of weekly mean sentiment in the window.",
+        ),
+        col(
+            "formality_variation",
+            pa.float64(),
+            min=0,
+            doc="Std. dev. of weekly mean formality in the window.",
+        ),
+        _EVIDENCE,
+    ],
+    ("period", "period_start", "brand_id"),
+)
+
+MART_INTENTS = _mart(
+    "mart_intents",
+    "Questions, complaints, praise, ideas, purchase and churn intent per brand.",
+    _DIMS
+    + [
+        col("intent", pa.string(), nullable=False, enum=INTENTS, doc="Intent."),
+        _count("posts", "Mentions with the intent."),
+        _count("mentions", "Mentions of the brand."),
+        col("rate_per_1000", pa.float64(), min=0, max=1000, doc="posts per 1,000 mentions."),
+        col("posts_prev", pa.int64(), min=0, doc="posts in the previous period."),
+        col("rate_change", pa.float64(), min=-1000, max=1000, doc="Change of rate_per_1000."),
+        _EVIDENCE,
+    ],
+    _DIM_KEY + ("intent",),
+)
+
+MART_SWITCHING = _mart(
+    "mart_switching",
+    "Switching flows from churn posts: posts leaving one brand for another ('unknown' when not named).",
+    [c for c in _PERIOD_COLUMNS if c.name != "brand_id"]
+    + _SLICE_COLUMNS
+    + [
+        col("from_brand", pa.string(), nullable=False, doc="Brand being left, or 'unknown'."),
+        col("to_brand", pa.string(), nullable=False, doc="Brand moved to, or 'unknown'."),
+        _count("posts", "Churn posts naming the flow."),
+        _EVIDENCE,
+    ],
+    ("period", "period_start", "source", "language", "from_brand", "to_brand"),
+)
+
+MART_RESPONSIVENESS = _mart(
+    "mart_responsiveness",
+    "Share of audience questions and complaints the brand's account answered, and time to first reply.",
+    _DIMS
+    + [
+        _count("eligible", "Audience questions and complaints addressing the brand."),
+        _count("questions", "Of which questions."),
+        _count("complaints", "Of which complaints."),
+        _count("answered", "Answered by the brand's account within the response window."),
+        _share("response_rate", "answered / eligible."),
+        col("median_response_minutes", pa.float64(), min=0, doc="Median time to the first brand reply."),
+        col("p90_response_minutes", pa.float64(), min=0, doc="90th percentile of the time to first reply."),
+        _EVIDENCE,
+    ],
+    _DIM_KEY,
+)
+
+MART_UNANSWERED = _mart(
+    "mart_unanswered",
+    "Audience questions and complaints no brand reply answered within the response window (follow-up list).",
+    [
+        col(
+            "period_start", pa.date32(), nullable=False, doc="Day the post was published (project timezone)."
+        ),
+        col("brand_id", pa.string(), nullable=False, doc="Brand addressed."),
+        col("post_id", pa.string(), nullable=False, doc="The post."),
+        col("created_at", TS, nullable=False, doc="When it was published (UTC)."),
+        col("source", pa.string(), nullable=False, doc="Source id."),
+        col("language", pa.string(), nullable=False, doc="Detected language."),
+        col(
+            "kind",
+            pa.string(),
+            nullable=False,
+            enum=("question", "complaint"),
+            doc="Question (or complaint).",
+        ),
+        col("author_id", pa.string(), doc="Pseudonymised author."),
+        col("text", pa.string(), nullable=False, doc="Post text."),
+        col("url", pa.string(), doc="Link to the post."),
+        _EVIDENCE,
+    ],
+    ("brand_id", "post_id"),
+)
+
+MART_CADENCE = _mart(
+    "mart_cadence",
+    "Posts by each brand's own accounts (posting cadence).",
+    _DIMS
+    + [
+        _count("posts", "Posts by the brand's accounts."),
+        _count("original_posts", "Posts that are not replies."),
+        _count("replies", "Replies."),
+        _EVIDENCE,
+    ],
+    _DIM_KEY,
+)
+
+MART_AUDIENCE_ACTIVITY = _mart(
+    "mart_audience_activity",
+    "Audience posts by weekday and hour in the project timezone (when the audience is online).",
+    _DIMS
+    + [
+        col("weekday", pa.int8(), nullable=False, min=1, max=7, doc="ISO weekday, 1 = Monday."),
+        col("hour", pa.int8(), nullable=False, min=0, max=23, doc="Hour of day (project timezone)."),
+        _count("posts", "Audience mentions of the brand."),
+        _EVIDENCE,
+    ],
+    _DIM_KEY + ("weekday", "hour"),
+)
+
+MART_PARTICIPATION = _mart(
+    "mart_participation",
+    "Share of mentions by the top 1%, next 9% and remaining 90% of authors.",
+    _DIMS
+    + [
+        _count("authors", "Distinct (pseudonymised) authors."),
+        _count("posts", "Mentions with a known author."),
+        _count("top1_authors", "Authors in the top 1% (at least one)."),
+        _share("top1_share", "Share of posts by the top 1%.", nullable=False),
+        _count("next9_authors", "Authors in the next 9%."),
+        _share("next9_share", "Share of posts by the next 9%.", nullable=False),
+        _count("rest90_authors", "The remaining authors."),
+        _share("rest90_share", "Share of posts by the remaining 90%.", nullable=False),
+        _EVIDENCE,
+    ],
+    _DIM_KEY,
+)
+
+MART_TOP_VOICES = _mart(
+    "mart_top_voices",
+    "Top advocates and critics per brand by volume and reach (pseudonymised authors).",
+    _DIMS
+    + [
+        col(
+            "role", pa.string(), nullable=False, enum=("advocate", "critic"), doc="More positive or negative."
+        ),
+        col("rank", pa.int64(), nullable=False, min=1, doc="1 = most posts (then reach)."),
+        col("author_id", pa.string(), nullable=False, doc="Pseudonymised author."),
+        _count("posts", "The author's mentions of the brand."),
+        _count("positive", "Positive ones."),
+        _count("negative", "Negative ones."),
+        col("reach", pa.int64(), min=0, doc="Largest follower count seen for the author."),
+        _count("engagement", "Likes + reposts + replies on those posts."),
+        col("post_ids", pa.list_(pa.string()), nullable=False, doc="The posts (evidence)."),
+        _EVIDENCE,
+    ],
+    _DIM_KEY + ("role", "rank"),
+)
+
+MART_SPIKES = _mart(
+    "mart_spikes",
+    "Days where a brand's volume or negative share departs from its trailing 28-day baseline.",
+    [c for c in _DIMS]
+    + [
+        col("metric", pa.string(), nullable=False, enum=("volume", "negative_share"), doc="What spiked."),
+        col("value", pa.float64(), nullable=False, min=0, doc="The day's mentions or negative share."),
+        col("baseline", pa.float64(), nullable=False, min=0, doc="Trailing median mentions or pooled share."),
+        col("score", pa.float64(), nullable=False, doc="Robust z-score (volume) or binomial z (share)."),
+        _count("mentions", "Mentions that day."),
+        col(
+            "driver_post_ids",
+            pa.list_(pa.string()),
+            nullable=False,
+            doc="Posts that drove it (most engaged; negative ones for a negative spike).",
+        ),
+        col(
+            "top_pain_points",
+            pa.list_(pa.string()),
+            nullable=False,
+            doc="Most frequent pain points that day.",
+        ),
+        _EVIDENCE,
+    ],
+    _DIM_KEY + ("metric",),
+)
 
 TABLES: dict[str, Table] = {
     t.name: t
-    for t in (RAW_ENVELOPE, POSTS, ENRICHED_POSTS, THEMES, QUARANTINE, MART_BRAND_VOLUME, MART_SHARE_OF_VOICE)
-}
+    for t in (
+        RAW_ENVELOPE, POSTS, ENRICHED_POSTS, THEMES, QUARANTINE, MART_BRAND_VOLUME, MART_BRAND_KPIS,
+        MART_PAIN_POINTS, MART_PAIN_POINT_GAPS, MART_MOTIVES, MART_MOTIVE_GAP, MART_AUDIENCE_TONE,
+        MART_BRAND_VOICE, MART_INTENTS, MART_SWITCHING, MART_RESPONSIVENESS, MART_UNANSWERED, MART_CADENCE,
+        MART_AUDIENCE_ACTIVITY, MART_PARTICIPATION, MART_TOP_VOICES, MART_SPIKES,
+    )
+}  # fmt: skip
 MARTS: dict[str, Table] = {name: t for name, t in TABLES.items() if name.startswith("mart_")}
 
 

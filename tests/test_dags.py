@@ -5,6 +5,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from schemas.tables import MARTS
 from tests.conftest import REPO
 
 DAG_IDS = ("listening_ingest", "listening_enrich", "listening_marts")
@@ -59,7 +60,7 @@ def test_end_to_end_dag_runs_over_demo_data(dagbag):
     assert status["posts"]["rows"] >= 2000
     assert status["enriched"]["rows"] == status["posts"]["rows"]
     assert status["quarantine"]["records"] == 6
-    assert set(status["marts"]) == {"mart_brand_volume", "mart_share_of_voice", "themes"}
+    assert set(status["marts"]) == set(MARTS) | {"themes"}
     ids_first = duckdb.execute(
         f"SELECT post_id FROM read_parquet('{project.storage.parquet_glob('posts')}') ORDER BY 1"
     ).fetchall()

@@ -1,0 +1,81 @@
+"""From a mart row back to the posts behind it (drill-down).
+
+Every mart row carries ``evidence``: a JSON filter naming the brand, period and slice ('*' = all) and,
+where the row is about a label, the label (``pain_point``, ``motive``, ``intent``, ``emotion``,
+``formality``, ``weekday``/``hour``, ``from_brand``/``to_brand``), or the ``post_ids`` themselves.
+``evidence_posts`` applies that filter to the same facts the metric was computed from, so the posts it
+returns are exactly the ones counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pyarrow as pa
+
+from pipelines.marts.facts import Settings, enriched_source, open_facts
+from pipelines.project import Project
+
+_LIST_LABELS = {"pain_point": "pains", "motive": "motives", "intent": "intents"}
+_SCALAR_LABELS = ("emotion", "formality")
+
+
+def _period(spec: dict) -> tuple[dt.date | None, dt.date | None]:
+    if "period_start" not in spec:
+        return None, None
+    start = dt.date.fromisoformat(spec["period_start"])
+    return start, start + dt.timedelta(days=6 if spec.get("period") == "week" else 0)
+
+
+def evidence_posts(project: Project, evidence: str | dict, limit: int = 100) -> pa.Table:
+    """The posts behind a mart row, oldest first (at most ``limit``)."""
+    spec = json.loads(evidence) if isinstance(evidence, str) else dict(evidence)
+    settings = Settings.of(project, spec.get("include_bots"))
+    lo, hi = _period(spec)
+    facts = open_facts(project, settings, lo, hi)
+    params: dict = {"limit": limit}
+    if "post_ids" in spec:
+        table, where = "posts_f", ["list_contains($ids, x.post_id)"]
+        params["ids"] = list(spec["post_ids"])
+    elif spec.get("brand_account"):
+        table, where = "posts_f", ["x.is_brand_account", "x.brand_account_of = $brand"]
+        params["brand"] = spec["brand_id"]
+    elif "from_brand" in spec:
+        table = "(SELECT * FROM posts_f p WHERE NOT p.is_brand_account"
+        table += "" if settings.include_bots else " AND NOT p.is_likely_bot"
+        table += ")"
+        where = [
+            "(list_contains(x.intents, 'churn_intent') OR len(x.switch_from) > 0 OR len(x.switch_to) > 0)",
+            "(CASE WHEN $from = 'unknown' THEN len(x.switch_from) = 0 ELSE list_contains(x.switch_from, $from) END)",
+            "(CASE WHEN $to = 'unknown' THEN len(x.switch_to) = 0 ELSE list_contains(x.switch_to, $to) END)",
+        ]
+        params.update({"from": spec["from_brand"], "to": spec["to_brand"]})
+    else:
+        table, where = "mentions", ["x.brand_id = $brand"]
+        params["brand"] = spec["brand_id"]
+        for key, column in _LIST_LABELS.items():
+            if key in spec:
+                where.append(f"list_contains(x.{column}, ${key})")
+                params[key] = spec[key]
+        for key in _SCALAR_LABELS:
+            if key in spec:
+                where.append(f"x.{key} = ${key}")
+                params[key] = spec[key]
+        if spec.get("eligible"):
+            where.append("(list_contains(x.intents, 'question') OR list_contains(x.intents, 'complaint'))")
+        if "weekday" in spec:
+            where.append("isodow(x.local_ts) = $weekday AND hour(x.local_ts) = $hour")
+            params.update(weekday=int(spec["weekday"]), hour=int(spec["hour"]))
+    for key in ("source", "language"):
+        if spec.get(key, "*") != "*":
+            where.append(f"x.{key} = ${key}")
+            params[key] = spec[key]
+    sql = f"""
+        WITH hits AS (SELECT DISTINCT x.post_id FROM {table} x WHERE {" AND ".join(where)})
+        SELECT e.post_id, e.created_at, e.source, e.language, e.text, e.url, e.sentiment_label
+        FROM {enriched_source(project)} e
+        WHERE e.post_id IN (SELECT post_id FROM hits)
+        ORDER BY e.created_at, e.post_id LIMIT $limit
+    """
+    return facts.con.sql(sql, params=params).to_arrow_table()
