@@ -108,9 +108,7 @@ class Storage:
         return self.write_bytes(path, (text + "\n").encode("utf-8"))
 
     def write_parquet(self, path: str, table: pa.Table) -> str:
-        buffer = io.BytesIO()
-        pq.write_table(table, buffer, compression="zstd")
-        return self.write_bytes(path, buffer.getvalue())
+        return self.write_bytes(path, parquet_bytes(table))
 
     def write_jsonl_gz(self, path: str, records: Iterable[dict]) -> str:
         lines = "".join(
@@ -148,6 +146,13 @@ class Storage:
         return (
             self.uri(layer, "**", "*.parquet") if not self.is_local else self.path(layer, "**", "*.parquet")
         )
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    """A table as Parquet (zstd), the one format every layer writes."""
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    return buffer.getvalue()
 
 
 def partition_value(path: str, key: str) -> str:

@@ -8,6 +8,7 @@ spelled out: the task fails loudly instead of publishing bad data.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from functools import cache
@@ -84,28 +85,64 @@ def _to_pandas(data: pa.Table) -> pd.DataFrame:
     return data.to_pandas(types_mapper=None, timestamp_as_object=False)
 
 
-def validate(data: pa.Table, table: Table, *, label: str = "", extra: list | None = None) -> dict:
-    """Validate ``data`` against ``table``'s suite; return a summary, raise ValidationFailed on failure."""
+# Larger tables are validated in row chunks (row-wise expectations) plus one pass over the columns the
+# whole-table expectations (uniqueness, distinct values) need: same verdict, bounded memory.
+ROW_CHUNK = 50_000
+_WHOLE_TABLE = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique",
+                "expect_column_distinct_values_to_equal_set")  # fmt: skip
+
+
+def _columns_of(expectation) -> list[str]:
+    kwargs = expectation.configuration.kwargs
+    return list(kwargs.get("column_list") or [kwargs["column"]])
+
+
+def _run(name: str, suite_name: str, expectations: list, data: pa.Table) -> list:
     import great_expectations as gx
 
-    context, datasource = _context()
-    suite_name = f"{table.name}.v{table.version}"
+    _, datasource = _context()
     try:
-        asset = datasource.get_asset(table.name)
+        asset = datasource.get_asset(name)
     except LookupError:
-        asset = datasource.add_dataframe_asset(name=table.name)
+        asset = datasource.add_dataframe_asset(name=name)
     try:
         batch_definition = asset.get_batch_definition("whole")
     except (KeyError, LookupError):
         batch_definition = asset.add_batch_definition_whole_dataframe("whole")
-    suite = gx.ExpectationSuite(name=suite_name, expectations=expectations_for(table, extra))
+    suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
     batch = batch_definition.get_batch(batch_parameters={"dataframe": _to_pandas(data)})
-    result = batch.validate(suite)
-    failed = [r for r in result.results if not r.success]
+    try:
+        return list(batch.validate(suite).results)
+    finally:
+        # The asset would otherwise keep the last dataframe it saw alive for the life of the process.
+        datasource.delete_asset(name)
+
+
+def validate(data: pa.Table, table: Table, *, label: str = "", extra: list | None = None) -> dict:
+    """Validate ``data`` against ``table``'s suite; return a summary, raise ValidationFailed on failure."""
+    suite_name = f"{table.name}.v{table.version}"
+    expectations = expectations_for(table, extra)
+    if data.num_rows <= ROW_CHUNK:
+        results = _run(table.name, suite_name, expectations, data)
+    else:
+        whole = [e for e in expectations if e.expectation_type in _WHOLE_TABLE]
+        rowwise = [e for e in expectations if e.expectation_type not in _WHOLE_TABLE]
+        by_type: dict[str, object] = {}
+        for start in range(0, data.num_rows, ROW_CHUNK):
+            for r in _run(table.name, suite_name, rowwise, data.slice(start, ROW_CHUNK)):
+                key = json.dumps(r.expectation_config.to_json_dict()["kwargs"], sort_keys=True, default=str)
+                key = r.expectation_config.type + key
+                if key not in by_type or (by_type[key].success and not r.success):
+                    by_type[key] = r  # a failure in any chunk is the verdict
+        results = list(by_type.values())
+        if whole:
+            columns = sorted({c for e in whole for c in _columns_of(e)})
+            results += _run(table.name, suite_name, whole, data.select(columns))
+    failed = [r for r in results if not r.success]
     summary = {
         "suite": suite_name,
         "rows": data.num_rows,
-        "expectations": len(result.results),
+        "expectations": len(results),
         "failed": len(failed),
         "label": label,
     }
@@ -117,8 +154,8 @@ def validate(data: pa.Table, table: Table, *, label: str = "", extra: list | Non
             detail = r.result.get("partial_unexpected_list") or r.result.get("observed_value")
             lines.append(f"  - {config.type} {kwargs}: unexpected {detail!r}")
         raise ValidationFailed(
-            f"{suite_name} failed {len(failed)} of {len(result.results)} expectations on {label or 'data'}:\n"
+            f"{suite_name} failed {len(failed)} of {len(results)} expectations on {label or 'data'}:\n"
             + "\n".join(lines)
         )
-    log.info("%s: %d rows passed %d expectations (%s)", suite_name, data.num_rows, len(result.results), label)
+    log.info("%s: %d rows passed %d expectations (%s)", suite_name, data.num_rows, len(results), label)
     return summary

@@ -165,7 +165,7 @@ def test_rerun_is_idempotent(project_factory):
 
 def _mart(project, name: str, where: str) -> list[dict]:
     path = project.storage.mart_path(name)
-    rel = duckdb.sql(f"SELECT * FROM read_parquet('{path}') WHERE {where}")
+    rel = duckdb.connect().sql(f"SELECT * FROM read_parquet('{path}') WHERE {where}")
     return [dict(zip(rel.columns, row, strict=True)) for row in rel.fetchall()]
 
 
@@ -219,7 +219,8 @@ def test_demo_patterns_in_the_comparison_marts(built_demo):
     #    Kvik answers the fewest, slowest, and fewer still in its surge week.
     resp = {
         r["brand_id"]: r
-        for r in duckdb.sql(
+        for r in duckdb.connect()
+        .sql(
             f"SELECT brand_id, SUM(answered) / SUM(eligible) AS rate, median(median_response_minutes) AS minutes "
             f"FROM read_parquet('{project.storage.mart_path('mart_responsiveness')}') "
             f"WHERE {total} AND period = 'week' GROUP BY 1"

@@ -27,13 +27,15 @@ import pyarrow.compute as pc
 from pipelines.marts.facts import Settings, enriched_source, open_facts
 from pipelines.marts.metrics import MART_BUILDERS, unanswered
 from pipelines.project import Project
-from pipelines.storage import ENRICHED, STATE, partition_value
+from pipelines.storage import ENRICHED, STATE, parquet_bytes, partition_value
 from pipelines.validation import validate
 from schemas.tables import MART_BRAND_KPIS, MART_PARTICIPATION, MARTS, Table, col
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "marts.json"
+# Bump when a metric's definition changes, so the next build is a full one.
+LOGIC_VERSION = 2
 VOICE_WINDOW_DAYS = 49  # the brand-voice consistency window: this week and the 7 before
 
 SHARE_SUMS = Table(
@@ -52,7 +54,9 @@ SHARE_SUMS = Table(
 
 def _signature(settings: Settings) -> str:
     versions = {name: table.version for name, table in MARTS.items()}
-    blob = json.dumps({"settings": asdict(settings), "marts": versions}, sort_keys=True, default=str)
+    blob = json.dumps(
+        {"settings": asdict(settings), "marts": versions, "logic": LOGIC_VERSION}, sort_keys=True, default=str
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -128,21 +132,23 @@ def build_marts(project: Project, *, full: bool = False, include_bots: bool | No
     facts = open_facts(project, settings, *(read_range(*window, settings) if window else (None, None)))
     if window and facts.data_end is not None:
         window = (window[0], min(window[1], _week_start(facts.data_end) + dt.timedelta(days=6)))
-    results: dict[str, pa.Table] = {}
+    # Every mart is validated before any is replaced; meanwhile they wait as compressed Parquet bytes.
+    staged: dict[str, bytes] = {}
     for name, builder in MART_BUILDERS.items():
         t0 = time.perf_counter()
         table = unanswered(facts, enriched_source(project)) if builder is unanswered else builder(facts)
         if window:
             table = _keep(table, *window)
         _validate(name, table, settings)
-        results[name] = table
-        log.info("%s: %d rows in %.1f s", name, table.num_rows, time.perf_counter() - t0)
-    for name, table in results.items():
-        contract = MARTS[name]
         if window:
             previous = storage.read_parquet(storage.mart_path(name))
             table = pa.concat_tables([_drop(previous.cast(table.schema), *window), table])
-        storage.write_parquet(storage.mart_path(name), _sorted(table, contract))
+        staged[name] = parquet_bytes(_sorted(table, MARTS[name]))
+        log.info("%s: %d rows in %.1f s", name, table.num_rows, time.perf_counter() - t0)
+        del table
+    facts.con.close()
+    for name, data in staged.items():
+        storage.write_bytes(storage.mart_path(name), data)
     storage.write_json(state_path, {"signature": signature, "partitions": partitions})
     mode = f"incremental {window[0]}..{window[1]}" if window else "full"
     return _summary(project, started, mode=mode, window=window)

@@ -62,6 +62,8 @@ def evidence_posts(project: Project, evidence: str | dict, limit: int = 100) -> 
             if key in spec:
                 where.append(f"x.{key} = ${key}")
                 params[key] = spec[key]
+        if spec.get("has_author"):
+            where.append("x.author_id IS NOT NULL")
         if spec.get("eligible"):
             where.append("(list_contains(x.intents, 'question') OR list_contains(x.intents, 'complaint'))")
         if "weekday" in spec:

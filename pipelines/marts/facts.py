@@ -26,6 +26,8 @@ from pipelines.storage import ENRICHED
 # Grouping sets of the slices every mart is filterable by ('*' where a set leaves the column out).
 SLICES = ("(source)", "(language)", "()")
 FINE_SLICES = ("(source, language)",) + SLICES
+# DuckDB spills to disk beyond this; keeps a full build of 1M posts within 2 GB.
+MEMORY_LIMIT = "512MB"
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ def enriched_source(project: Project) -> str:
 
 
 def connect(project: Project, settings: Settings) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False})
     con.execute("SET TimeZone = ?", [settings.timezone])
     con.register("configured_brands", pa.table({"brand_id": list(settings.brands)}))
     con.execute(f"CREATE VIEW enriched AS SELECT * FROM {enriched_source(project)}")

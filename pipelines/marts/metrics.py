@@ -55,9 +55,10 @@ def _bots(f: Facts) -> str:
 
 
 def _prev_exists(f: Facts) -> str:
-    """SQL: the previous period lies inside the data (else its values are unknown, not zero)."""
+    """SQL: the previous period is not before the first day of data (else its values are unknown, not
+    zero). It ends the day before this one starts, so a partial first week still counts as known."""
     start = f.data_start.isoformat() if f.data_start else "9999-12-31"
-    return f"(cur.period_start - {PREV_GAP}) >= DATE '{start}'"
+    return f"cur.period_start > DATE '{start}'"
 
 
 def _mention_cells(f: Facts) -> None:
@@ -142,10 +143,10 @@ def _table(df: pd.DataFrame, table: Table) -> pa.Table:
     return conform(data.select([c for c in table.columns if c in data.column_names]), table)
 
 
-def _categories(f: Facts, list_col: str, ids: tuple[str, ...]) -> pd.DataFrame:
+def _categories(f: Facts, list_col: str, ids: tuple[str, ...], keep: bool = False) -> pd.DataFrame:
     """Per period, brand, slice and category: posts, mentions, previous period, pooled competitors."""
-    if list_col in f.cache:
-        return f.cache[list_col].copy()
+    if list_col in f.cache:  # pain points and their pairwise gaps share one computation
+        return f.cache.pop(list_col)
     _mention_cells(f)
     f.con.register("category_ids", pa.table({"category": list(ids)}))
     sql = f"""
@@ -176,6 +177,9 @@ def _categories(f: Facts, list_col: str, ids: tuple[str, ...]) -> pd.DataFrame:
           ON prev.period = cur.period AND prev.brand_id = cur.brand_id AND prev.source = cur.source
          AND prev.language = cur.language AND prev.category = cur.category
          AND prev.period_start = cur.period_start - {PREV_GAP}
+        -- A category no brand had in the period (and this brand not in the one before) is all zeros:
+        -- no row, and no test in the family.
+        WHERE cur.posts + cur.competitor_posts > 0 OR COALESCE(prev.posts, 0) > 0
     """
     df = _arrow(f, sql).to_pandas()
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -188,8 +192,9 @@ def _categories(f: Facts, list_col: str, ids: tuple[str, ...]) -> pd.DataFrame:
     df["gap"] = df["rate_per_1000"] - df["competitor_rate"]
     _test(df, "posts", "mentions", "competitor_posts", "competitor_mentions",
           ["period", "period_start", "source", "language"])  # fmt: skip
-    f.cache[list_col] = df
-    return df.copy()
+    if keep:
+        f.cache[list_col] = df.copy()
+    return df
 
 
 def _test(df: pd.DataFrame, x1: str, n1: str, x2: str, n2: str, family: list[str]) -> None:
@@ -222,7 +227,7 @@ def _evidence_column(df: pd.DataFrame, f: Facts, keys: list[str], extra: dict | 
 
 
 def pain_points(f: Facts) -> pa.Table:
-    df = _categories(f, "pains", f.settings.pain_points).rename(columns={"category": "pain_point"})
+    df = _categories(f, "pains", f.settings.pain_points, keep=True).rename(columns={"category": "pain_point"})
     df["evidence"] = _evidence_column(
         df, f, ["brand_id", "period", "period_start", "source", "language", "pain_point"]
     )
@@ -237,7 +242,8 @@ def pain_point_gaps(f: Facts) -> pa.Table:
     other = weeks.rename(columns={"brand_id": "competitor_id", "posts": "competitor_posts",
                                   "mentions": "competitor_mentions", "rate_per_1000": "competitor_rate"})  # fmt: skip
     pairs = weeks.merge(other, on=["period_start", "source", "language", "category"])
-    pairs = pairs[pairs["brand_id"] != pairs["competitor_id"]].reset_index(drop=True)
+    keep = (pairs["brand_id"] != pairs["competitor_id"]) & (pairs["posts"] + pairs["competitor_posts"] > 0)
+    pairs = pairs[keep].reset_index(drop=True)
     pairs["gap"] = pairs["rate_per_1000"] - pairs["competitor_rate"]
     _test(pairs, "posts", "mentions", "competitor_posts", "competitor_mentions",
           ["period_start", "source", "language", "brand_id"])  # fmt: skip
@@ -292,10 +298,12 @@ def motive_gap(f: Facts) -> pa.Table:
             LEFT JOIN a USING (period, period_start, brand_id, source, language, motive)
             LEFT JOIN b USING (period, period_start, brand_id, source, language, motive)
         )
-        SELECT *,
-               audience_posts / NULLIF(SUM(audience_posts) OVER w, 0) AS audience_mix,
-               brand_posts / NULLIF(SUM(brand_posts) OVER w, 0) AS brand_mix
-        FROM g WINDOW w AS (PARTITION BY period, period_start, brand_id, source, language)
+        SELECT * FROM (
+            SELECT *,
+                   audience_posts / NULLIF(SUM(audience_posts) OVER w, 0) AS audience_mix,
+                   brand_posts / NULLIF(SUM(brand_posts) OVER w, 0) AS brand_mix
+            FROM g WINDOW w AS (PARTITION BY period, period_start, brand_id, source, language)
+        ) WHERE audience_posts > 0 OR brand_posts > 0
     """
     df = _arrow(f, sql).to_pandas()
     df["gap_pts"] = 100 * (df["brand_mix"] - df["audience_mix"])
@@ -332,7 +340,10 @@ def audience_tone(f: Facts) -> pa.Table:
         LEFT JOIN c ON c.period = cells.period AND c.period_start = cells.period_start
                    AND c.brand_id = cells.brand_id AND c.source = cells.source AND c.language = cells.language
                    AND c.dimension = l.dimension AND c.label = l.label
-        WHERE cells.source = '*' OR cells.language = '*'
+        WHERE (cells.source = '*' OR cells.language = '*')
+          AND EXISTS (SELECT 1 FROM c WHERE c.period = cells.period AND c.period_start = cells.period_start
+                      AND c.source = cells.source AND c.language = cells.language
+                      AND c.dimension = l.dimension AND c.label = l.label)
     """
     return _table(_arrow(f, sql).to_pandas(), MART_AUDIENCE_TONE)
 
@@ -508,7 +519,7 @@ def audience_activity(f: Facts) -> pa.Table:
     return _table(df, MART_AUDIENCE_ACTIVITY)
 
 
-def _authors(f: Facts) -> str:
+def _authors(f: Facts, where: str = "TRUE") -> str:
     """SQL: per period, brand, slice and author, their mentions (authors ranked by posts)."""
     return f"""
         SELECT {DIM}, {SLICE_COLS}, author_id, COUNT(*) AS posts,
@@ -516,7 +527,7 @@ def _authors(f: Facts) -> str:
                COUNT(*) FILTER (sentiment_label = 'negative') AS negative,
                MAX(reach) AS reach, CAST(SUM(engagement) AS BIGINT) AS engagement,
                list(post_id ORDER BY created_at, post_id) AS post_ids
-        FROM pm WHERE author_id IS NOT NULL
+        FROM pm WHERE author_id IS NOT NULL AND {where}
         {grouping(DIM + ", author_id")}
     """
 
@@ -545,7 +556,9 @@ def participation(f: Facts) -> pa.Table:
         FROM t GROUP BY ALL
     """
     df = _arrow(f, sql).to_pandas()
-    df["evidence"] = _evidence_column(df, f, ["brand_id", "period", "period_start", "source", "language"])
+    df["evidence"] = _evidence_column(
+        df, f, ["brand_id", "period", "period_start", "source", "language"], {"has_author": True}
+    )
     return _table(df, MART_PARTICIPATION)
 
 
@@ -554,7 +567,7 @@ def top_voices(f: Facts) -> pa.Table:
         WITH a AS (
             SELECT *, CASE WHEN positive > negative THEN 'advocate'
                            WHEN negative > positive THEN 'critic' END AS role
-            FROM ({_authors(f)}) WHERE period = 'week'
+            FROM ({_authors(f, "period = 'week'")})
         ),
         r AS (
             SELECT *, row_number() OVER (PARTITION BY period, period_start, brand_id, source, language, role
