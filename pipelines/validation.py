@@ -8,7 +8,6 @@ spelled out: the task fails loudly instead of publishing bad data.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from functools import cache
@@ -92,6 +91,11 @@ _WHOLE_TABLE = ("expect_column_values_to_be_unique", "expect_compound_columns_to
                 "expect_column_distinct_values_to_equal_set")  # fmt: skip
 
 
+def _key(config) -> str:
+    kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
+    return f"{config.type}:{sorted(kwargs.items(), key=lambda kv: kv[0])!r}"
+
+
 def _columns_of(expectation) -> list[str]:
     kwargs = expectation.configuration.kwargs
     return list(kwargs.get("column_list") or [kwargs["column"]])
@@ -127,14 +131,14 @@ def validate(data: pa.Table, table: Table, *, label: str = "", extra: list | Non
     else:
         whole = [e for e in expectations if e.expectation_type in _WHOLE_TABLE]
         rowwise = [e for e in expectations if e.expectation_type not in _WHOLE_TABLE]
-        by_type: dict[str, object] = {}
+        # A failure in any chunk is the verdict (results are keyed: GX does not keep the suite's order).
+        verdicts: dict[str, object] = {}
         for start in range(0, data.num_rows, ROW_CHUNK):
             for r in _run(table.name, suite_name, rowwise, data.slice(start, ROW_CHUNK)):
-                key = json.dumps(r.expectation_config.to_json_dict()["kwargs"], sort_keys=True, default=str)
-                key = r.expectation_config.type + key
-                if key not in by_type or (by_type[key].success and not r.success):
-                    by_type[key] = r  # a failure in any chunk is the verdict
-        results = list(by_type.values())
+                key = _key(r.expectation_config)
+                if key not in verdicts or (verdicts[key].success and not r.success):
+                    verdicts[key] = r
+        results = list(verdicts.values())
         if whole:
             columns = sorted({c for e in whole for c in _columns_of(e)})
             results += _run(table.name, suite_name, whole, data.select(columns))

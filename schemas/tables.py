@@ -307,35 +307,48 @@ def _mart(name: str, doc: str, columns: list[pa.Field], key: tuple[str, ...], ve
     return Table(name=name, version=version, doc=doc, key=key, schema=pa.schema(columns))
 
 
-def _comparison_columns(scale_doc: str) -> list[pa.Field]:
-    """Columns of a category compared with the competitor average (pain points, motives)."""
+def _rate_columns() -> list[pa.Field]:
     return [
         _count("posts", "Brand mentions carrying the category."),
         _count("mentions", "Brand mentions in the period (the denominator)."),
-        col("rate_per_1000", pa.float64(), min=0, max=1000, doc=f"posts per 1,000 mentions{scale_doc}."),
+        col("rate_per_1000", pa.float64(), min=0, max=1000, doc="posts per 1,000 mentions."),
+    ]
+
+
+def _test_columns(competitor: str) -> list[pa.Field]:
+    """The brand's rate against ``competitor``'s: the gap, its CI and the significance test."""
+    per_1000 = {"min": -1000, "max": 1000}
+    return [
+        _count("competitor_posts", f"Mentions of {competitor} carrying the category."),
+        _count("competitor_mentions", f"Mentions of {competitor}."),
         col(
-            "posts_prev", pa.int64(), min=0, doc="posts in the previous period (null before the data starts)."
+            "competitor_rate", pa.float64(), min=0, max=1000, doc=f"Rate per 1,000 mentions of {competitor}."
         ),
-        col("rate_prev", pa.float64(), min=0, max=1000, doc="rate_per_1000 in the previous period."),
-        col("rate_change", pa.float64(), min=-1000, max=1000, doc="rate_per_1000 minus rate_prev."),
-        _count("competitor_posts", "Mentions of all other configured brands carrying the category."),
-        _count("competitor_mentions", "Mentions of all other configured brands (pooled competitor average)."),
-        col(
-            "competitor_rate", pa.float64(), min=0, max=1000, doc="Pooled competitor rate per 1,000 mentions."
-        ),
-        col("gap", pa.float64(), min=-1000, max=1000, doc="rate_per_1000 - competitor_rate."),
-        col(
-            "gap_ci_low",
-            pa.float64(),
-            min=-1000,
-            max=1000,
-            doc="95% CI of the gap, lower (Newcombe hybrid score).",
-        ),
-        col("gap_ci_high", pa.float64(), min=-1000, max=1000, doc="95% CI of the gap, upper."),
+        col("gap", pa.float64(), **per_1000, doc="rate_per_1000 - competitor_rate."),
+        col("gap_ci_low", pa.float64(), **per_1000, doc="95% CI of the gap, lower (Newcombe hybrid score)."),
+        col("gap_ci_high", pa.float64(), **per_1000, doc="95% CI of the gap, upper."),
         _share("p_value", "Two-sided two-proportion z-test (pooled) of brand vs competitor rate."),
-        _share("q_value", "Benjamini-Hochberg adjusted p-value within the period and slice."),
+        _share("q_value", "Benjamini-Hochberg adjusted p-value within its family (docs/metrics.md)."),
         col("significant", pa.bool_(), nullable=False, doc="q_value < 0.05."),
     ]
+
+
+def _comparison_columns() -> list[pa.Field]:
+    """Columns of a category per brand: rate, change, and the gap to the pooled competitor average."""
+    return (
+        _rate_columns()
+        + [
+            col(
+                "posts_prev",
+                pa.int64(),
+                min=0,
+                doc="posts in the previous period (null before the data starts).",
+            ),
+            col("rate_prev", pa.float64(), min=0, max=1000, doc="rate_per_1000 in the previous period."),
+            col("rate_change", pa.float64(), min=-1000, max=1000, doc="rate_per_1000 minus rate_prev."),
+        ]
+        + _test_columns("all other configured brands (pooled)")
+    )
 
 
 MART_BRAND_VOLUME = _mart(
@@ -398,7 +411,7 @@ MART_PAIN_POINTS = _mart(
     "competitor average with a significance test.",
     _DIMS
     + [col("pain_point", pa.string(), nullable=False, doc="Pain-point id (taxonomy or config).")]
-    + _comparison_columns("")
+    + _comparison_columns()
     + [_EVIDENCE],
     _DIM_KEY + ("pain_point",),
 )
@@ -410,20 +423,10 @@ MART_PAIN_POINT_GAPS = _mart(
     + [
         col("competitor_id", pa.string(), nullable=False, doc="The competitor compared with."),
         col("pain_point", pa.string(), nullable=False, doc="Pain-point id."),
-        _count("posts", "Brand mentions carrying the pain point."),
-        _count("mentions", "Brand mentions."),
-        col("rate_per_1000", pa.float64(), min=0, max=1000, doc="Brand rate per 1,000 mentions."),
-        _count("competitor_posts", "Competitor mentions carrying the pain point."),
-        _count("competitor_mentions", "Competitor mentions."),
-        col("competitor_rate", pa.float64(), min=0, max=1000, doc="Competitor rate per 1,000 mentions."),
-        col("gap", pa.float64(), min=-1000, max=1000, doc="rate_per_1000 - competitor_rate."),
-        col("gap_ci_low", pa.float64(), min=-1000, max=1000, doc="95% CI of the gap, lower (Newcombe)."),
-        col("gap_ci_high", pa.float64(), min=-1000, max=1000, doc="95% CI of the gap, upper."),
-        _share("p_value", "Two-sided two-proportion z-test (pooled)."),
-        _share("q_value", "Benjamini-Hochberg adjusted within the week and slice."),
-        col("significant", pa.bool_(), nullable=False, doc="q_value < 0.05."),
-        _EVIDENCE,
-    ],
+    ]
+    + _rate_columns()
+    + _test_columns("the competitor")
+    + [_EVIDENCE],
     ("period_start", "brand_id", "source", "language", "competitor_id", "pain_point"),
 )
 
@@ -432,7 +435,7 @@ MART_MOTIVES = _mart(
     "Why the audience engages with each brand (consumer motives), against the competitor average.",
     _DIMS
     + [col("motive", pa.string(), nullable=False, doc="Motive id.")]
-    + _comparison_columns("")
+    + _comparison_columns()
     + [_share("mix", "Share of the brand's motive labels that are this motive."), _EVIDENCE],
     _DIM_KEY + ("motive",),
 )

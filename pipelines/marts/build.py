@@ -23,6 +23,7 @@ from dataclasses import asdict
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from pipelines.marts.facts import Settings, enriched_source, open_facts
 from pipelines.marts.metrics import MART_BUILDERS, unanswered
@@ -126,7 +127,7 @@ def build_marts(project: Project, *, full: bool = False, include_bots: bool | No
         )
         if not changed:
             log.info("marts are up to date with the enriched layer")
-            return _summary(project, started, mode="up to date", window=None)
+            return _summary(project, started, mode="up to date")
         window = affected_range(changed, settings)
 
     facts = open_facts(project, settings, *(read_range(*window, settings) if window else (None, None)))
@@ -134,6 +135,7 @@ def build_marts(project: Project, *, full: bool = False, include_bots: bool | No
         window = (window[0], min(window[1], _week_start(facts.data_end) + dt.timedelta(days=6)))
     # Every mart is validated before any is replaced; meanwhile they wait as compressed Parquet bytes.
     staged: dict[str, bytes] = {}
+    rows: dict[str, int] = {}
     for name, builder in MART_BUILDERS.items():
         t0 = time.perf_counter()
         table = unanswered(facts, enriched_source(project)) if builder is unanswered else builder(facts)
@@ -144,6 +146,7 @@ def build_marts(project: Project, *, full: bool = False, include_bots: bool | No
             previous = storage.read_parquet(storage.mart_path(name))
             table = pa.concat_tables([_drop(previous.cast(table.schema), *window), table])
         staged[name] = parquet_bytes(_sorted(table, MARTS[name]))
+        rows[name] = table.num_rows
         log.info("%s: %d rows in %.1f s", name, table.num_rows, time.perf_counter() - t0)
         del table
     facts.con.close()
@@ -151,16 +154,17 @@ def build_marts(project: Project, *, full: bool = False, include_bots: bool | No
         storage.write_bytes(storage.mart_path(name), data)
     storage.write_json(state_path, {"signature": signature, "partitions": partitions})
     mode = f"incremental {window[0]}..{window[1]}" if window else "full"
-    return _summary(project, started, mode=mode, window=window)
+    return _summary(project, started, mode=mode, rows=rows)
 
 
-def _summary(project: Project, started: float, *, mode: str, window) -> dict:
+def _summary(project: Project, started: float, *, mode: str, rows: dict[str, int] | None = None) -> dict:
+    """What the build did; row counts from the Parquet footers when the marts were not rebuilt."""
     storage = project.storage
-    rows = {
-        name: storage.read_parquet(storage.mart_path(name)).num_rows
-        for name in MART_BUILDERS
-        if storage.exists(storage.mart_path(name))
-    }
+    if rows is None:
+        rows = {}
+        for name in MART_BUILDERS:
+            with storage.fs.open(storage.mart_path(name), "rb") as handle:
+                rows[name] = pq.ParquetFile(handle).metadata.num_rows
     elapsed = time.perf_counter() - started
     log.info("marts %s in %.1f s", mode, elapsed)
     return {"marts": rows, "mode": mode, "seconds": round(elapsed, 2)}

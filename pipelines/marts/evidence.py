@@ -39,17 +39,17 @@ def evidence_posts(project: Project, evidence: str | dict, limit: int = 100) -> 
         table, where = "posts_f", ["list_contains($ids, x.post_id)"]
         params["ids"] = list(spec["post_ids"])
     elif spec.get("brand_account"):
-        table, where = "posts_f", ["x.is_brand_account", "x.brand_account_of = $brand"]
+        table, where = "brand_posts", ["x.brand_id = $brand"]
         params["brand"] = spec["brand_id"]
     elif "from_brand" in spec:
-        table = "(SELECT * FROM posts_f p WHERE NOT p.is_brand_account"
-        table += "" if settings.include_bots else " AND NOT p.is_likely_bot"
-        table += ")"
-        where = [
-            "(list_contains(x.intents, 'churn_intent') OR len(x.switch_from) > 0 OR len(x.switch_to) > 0)",
-            "(CASE WHEN $from = 'unknown' THEN len(x.switch_from) = 0 ELSE list_contains(x.switch_from, $from) END)",
-            "(CASE WHEN $to = 'unknown' THEN len(x.switch_to) = 0 ELSE list_contains(x.switch_to, $to) END)",
-        ]
+        table, where = (
+            "audience",
+            [
+                "(list_contains(x.intents, 'churn_intent') OR len(x.switch_from) > 0 OR len(x.switch_to) > 0)",
+                "(CASE WHEN $from = 'unknown' THEN len(x.switch_from) = 0 ELSE list_contains(x.switch_from, $from) END)",
+                "(CASE WHEN $to = 'unknown' THEN len(x.switch_to) = 0 ELSE list_contains(x.switch_to, $to) END)",
+            ],
+        )
         params.update({"from": spec["from_brand"], "to": spec["to_brand"]})
     else:
         table, where = "mentions", ["x.brand_id = $brand"]

@@ -5,10 +5,12 @@ for) into three tables:
 
 * ``posts_f``: one row per post that is not deleted, with its local day, ISO week and timestamp in the
   project timezone, label lists flattened to ids, and ``brands`` limited to configured brands;
+* views ``audience`` (posts not by brand accounts; likely bots left out unless the project includes
+  them, ``marts.include_likely_bots``) and ``brand_posts`` (posts by brand accounts, with ``brand_id``);
 * ``mentions``: one row per (audience post, brand it is about); the opinion is the brand's own one in
-  a comparison (``brand_sentiments``) and the post's sentiment otherwise; likely bots are left out
-  unless the project includes them (``marts.include_likely_bots``);
-* views ``pm`` (mentions) and ``pp`` (audience posts), each row once per period: day and week.
+  a comparison (``brand_sentiments``) and the post's sentiment otherwise;
+* views ``pm`` (mentions), ``pp`` (audience posts) and ``pb`` (brand posts), each row once per
+  period: day and week.
 """
 
 from __future__ import annotations
@@ -156,8 +158,13 @@ def open_facts(
         params,
     )
     bots = "" if settings.include_bots else "AND NOT p.is_likely_bot"
+    con.execute(f"CREATE VIEW audience AS SELECT * FROM posts_f p WHERE NOT p.is_brand_account {bots}")
     con.execute(
-        f"""
+        "CREATE VIEW brand_posts AS SELECT *, brand_account_of AS brand_id FROM posts_f "
+        "WHERE is_brand_account AND brand_account_of IS NOT NULL"
+    )
+    con.execute(
+        """
         CREATE TEMP TABLE mentions AS
         SELECT p.post_id, p.source, p.language, p.created_at, p.local_ts, p.day, p.week, p.author_id,
                p.reach, p.engagement, b.brand_id,
@@ -165,20 +172,14 @@ def open_facts(
                    list_filter(p.brand_sentiments, lambda s: s.brand_id = b.brand_id)[1].sentiment_label,
                    p.sentiment_label) AS sentiment_label,
                p.emotion, p.formality, p.intents, p.pains, p.motives
-        FROM posts_f p, UNNEST(p.brands) AS b(brand_id)
-        WHERE NOT p.is_brand_account {bots}
+        FROM audience p, UNNEST(p.brands) AS b(brand_id)
         """
     )
-    con.execute(
-        "CREATE VIEW pm AS SELECT 'day' AS period, day AS period_start, * FROM mentions "
-        "UNION ALL SELECT 'week' AS period, week AS period_start, * FROM mentions"
-    )
-    con.execute(
-        f"""CREATE VIEW pp AS
-        WITH a AS (SELECT * FROM posts_f p WHERE NOT p.is_brand_account {bots})
-        SELECT 'day' AS period, day AS period_start, * FROM a
-        UNION ALL SELECT 'week' AS period, week AS period_start, * FROM a"""
-    )
+    for view, table in (("pm", "mentions"), ("pp", "audience"), ("pb", "brand_posts")):
+        con.execute(
+            f"CREATE VIEW {view} AS SELECT 'day' AS period, day AS period_start, * FROM {table} "
+            f"UNION ALL SELECT 'week' AS period, week AS period_start, * FROM {table}"
+        )
     return Facts(con, settings, data_start, data_end, read_start, read_end)
 
 

@@ -43,6 +43,7 @@ DIM = "period, period_start, brand_id"
 SLICE_COLS = "COALESCE(source, '*') AS source, COALESCE(language, '*') AS language"
 PREV_GAP = "CASE WHEN cur.period = 'day' THEN 1 ELSE 7 END"
 SIGNIFICANCE = 0.05
+ROW_KEYS = ["brand_id", "period", "period_start", "source", "language"]  # what an evidence filter names
 FORMALITY_SCORE = "CASE formality WHEN 'casual' THEN -1.0 WHEN 'formal' THEN 1.0 ELSE 0.0 END"
 
 
@@ -61,9 +62,16 @@ def _prev_exists(f: Facts) -> str:
     return f"cur.period_start > DATE '{start}'"
 
 
+def _exists(f: Facts, table: str) -> bool:
+    """Whether a shared intermediate table was already built in this build."""
+    return bool(
+        f.con.execute("SELECT COUNT(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0]
+    )
+
+
 def _mention_cells(f: Facts) -> None:
     """Mentions per period, brand and slice (zero-filled for every configured brand) -> ``cells``."""
-    if f.con.execute("SELECT COUNT(*) FROM duckdb_tables() WHERE table_name = 'cells'").fetchall()[0][0]:
+    if _exists(f, "cells"):
         return
     f.con.execute(
         f"""
@@ -91,7 +99,7 @@ def brand_volume(f: Facts) -> pa.Table:
         SELECT {DIM}, source, language, COUNT(*) AS mentions FROM pm GROUP BY ALL
     """
     df = _arrow(f, sql).to_pandas()
-    df["evidence"] = _evidence_column(df, f, ["brand_id", "period", "period_start", "source", "language"])
+    df["evidence"] = _evidence_column(df, f, ROW_KEYS)
     return _table(df, MART_BRAND_VOLUME)
 
 
@@ -130,7 +138,7 @@ def brand_kpis(f: Facts) -> pa.Table:
     df["negative_change_p"] = stats.two_proportion_p(
         df["negative"], df["mentions"], df["negative_prev_count"].fillna(0), df["mentions_prev"].fillna(0)
     )
-    df["evidence"] = _evidence_column(df, f, ["brand_id", "period", "period_start", "source", "language"])
+    df["evidence"] = _evidence_column(df, f, ROW_KEYS)
     return _table(df, MART_BRAND_KPIS)
 
 
@@ -228,9 +236,7 @@ def _evidence_column(df: pd.DataFrame, f: Facts, keys: list[str], extra: dict | 
 
 def pain_points(f: Facts) -> pa.Table:
     df = _categories(f, "pains", f.settings.pain_points, keep=True).rename(columns={"category": "pain_point"})
-    df["evidence"] = _evidence_column(
-        df, f, ["brand_id", "period", "period_start", "source", "language", "pain_point"]
-    )
+    df["evidence"] = _evidence_column(df, f, [*ROW_KEYS, "pain_point"])
     return _table(df, MART_PAIN_POINTS)
 
 
@@ -249,9 +255,7 @@ def pain_point_gaps(f: Facts) -> pa.Table:
           ["period_start", "source", "language", "brand_id"])  # fmt: skip
     pairs = pairs.rename(columns={"category": "pain_point"})
     pairs["period"] = "week"
-    pairs["evidence"] = _evidence_column(
-        pairs, f, ["brand_id", "period", "period_start", "source", "language", "pain_point"]
-    )
+    pairs["evidence"] = _evidence_column(pairs, f, [*ROW_KEYS, "pain_point"])
     return _table(pairs, MART_PAIN_POINT_GAPS)
 
 
@@ -261,30 +265,21 @@ def motives(f: Facts) -> pa.Table:
         "sum"
     )
     df["mix"] = np.where(labels > 0, df["posts"] / labels.where(labels > 0, 1), np.nan)
-    df["evidence"] = _evidence_column(
-        df, f, ["brand_id", "period", "period_start", "source", "language", "motive"]
-    )
+    df["evidence"] = _evidence_column(df, f, [*ROW_KEYS, "motive"])
     return _table(df, MART_MOTIVES)
 
 
 def motive_gap(f: Facts) -> pa.Table:
     f.con.register("motive_ids", pa.table({"motive": list(f.settings.motives)}))
     sql = f"""
-        WITH own AS (
-            SELECT 'day' AS period, day AS period_start, brand_account_of AS brand_id, source, language, motives
-            FROM posts_f WHERE is_brand_account AND brand_account_of IS NOT NULL
-            UNION ALL
-            SELECT 'week', week, brand_account_of, source, language, motives
-            FROM posts_f WHERE is_brand_account AND brand_account_of IS NOT NULL
-        ),
-        a AS (
+        WITH a AS (
             SELECT {DIM}, motive, {SLICE_COLS}, COUNT(*) AS audience_posts
             FROM (SELECT period, period_start, brand_id, source, language, UNNEST(motives) AS motive FROM pm)
             {grouping(DIM + ", motive")}
         ),
         b AS (
             SELECT {DIM}, motive, {SLICE_COLS}, COUNT(*) AS brand_posts
-            FROM (SELECT period, period_start, brand_id, source, language, UNNEST(motives) AS motive FROM own)
+            FROM (SELECT period, period_start, brand_id, source, language, UNNEST(motives) AS motive FROM pb)
             {grouping(DIM + ", motive")}
         ),
         slices AS (
@@ -307,9 +302,7 @@ def motive_gap(f: Facts) -> pa.Table:
     """
     df = _arrow(f, sql).to_pandas()
     df["gap_pts"] = 100 * (df["brand_mix"] - df["audience_mix"])
-    df["evidence"] = _evidence_column(
-        df, f, ["brand_id", "period", "period_start", "source", "language", "motive"]
-    )
+    df["evidence"] = _evidence_column(df, f, [*ROW_KEYS, "motive"])
     return _table(df, MART_MOTIVE_GAP)
 
 
@@ -351,12 +344,11 @@ def audience_tone(f: Facts) -> pa.Table:
 def brand_voice(f: Facts) -> pa.Table:
     sql = f"""
         WITH w AS (
-            SELECT 'week' AS period, week AS period_start, brand_account_of AS brand_id, COUNT(*) AS posts,
+            SELECT 'week' AS period, week AS period_start, brand_id, COUNT(*) AS posts,
                    AVG(sentiment_score) AS mean_sentiment, AVG({FORMALITY_SCORE}) AS mean_formality,
                    AVG(CASE WHEN formality = 'formal' THEN 1.0 ELSE 0.0 END) AS formal_share,
                    AVG(CASE WHEN formality = 'casual' THEN 1.0 ELSE 0.0 END) AS casual_share
-            FROM posts_f WHERE is_brand_account AND brand_account_of IS NOT NULL
-            GROUP BY ALL
+            FROM brand_posts GROUP BY ALL
         )
         SELECT *,
                COUNT(*) OVER r AS weeks_in_window,
@@ -373,9 +365,7 @@ def brand_voice(f: Facts) -> pa.Table:
 
 def intents(f: Facts) -> pa.Table:
     df = _categories(f, "intents", INTENTS).rename(columns={"category": "intent"})
-    df["evidence"] = _evidence_column(
-        df, f, ["brand_id", "period", "period_start", "source", "language", "intent"]
-    )
+    df["evidence"] = _evidence_column(df, f, [*ROW_KEYS, "intent"])
     return _table(df, MART_INTENTS)
 
 
@@ -407,15 +397,14 @@ def switching(f: Facts) -> pa.Table:
 
 def _responses(f: Facts) -> None:
     """Eligible audience posts (questions, complaints) with their first brand reply -> ``responses``."""
-    if f.con.execute("SELECT COUNT(*) FROM duckdb_tables() WHERE table_name = 'responses'").fetchall()[0][0]:
+    if _exists(f, "responses"):
         return
     window = f.settings.response_window_days
     f.con.execute(
         f"""
         CREATE TEMP TABLE responses AS
         WITH RECURSIVE up(reply_at, brand_id, ancestor, depth) AS (
-            SELECT created_at, brand_account_of, reply_to, 1
-            FROM posts_f WHERE is_brand_account AND reply_to IS NOT NULL AND brand_account_of IS NOT NULL
+            SELECT created_at, brand_id, reply_to, 1 FROM brand_posts WHERE reply_to IS NOT NULL
             UNION ALL
             SELECT up.reply_at, up.brand_id, p.reply_to, up.depth + 1
             FROM up JOIN posts_f p ON p.post_id = up.ancestor
@@ -487,22 +476,13 @@ def unanswered(f: Facts, text_source: str) -> pa.Table:
 
 def cadence(f: Facts) -> pa.Table:
     sql = f"""
-        WITH own AS (
-            SELECT 'day' AS period, day AS period_start, brand_account_of AS brand_id, source, language, reply_to
-            FROM posts_f WHERE is_brand_account AND brand_account_of IS NOT NULL
-            UNION ALL
-            SELECT 'week', week, brand_account_of, source, language, reply_to
-            FROM posts_f WHERE is_brand_account AND brand_account_of IS NOT NULL
-        )
         SELECT {DIM}, {SLICE_COLS}, COUNT(*) AS posts,
                COUNT(*) FILTER (reply_to IS NULL) AS original_posts,
                COUNT(*) FILTER (reply_to IS NOT NULL) AS replies
-        FROM own {grouping(DIM)}
+        FROM pb {grouping(DIM)}
     """
     df = _arrow(f, sql).to_pandas()
-    df["evidence"] = _evidence_column(
-        df, f, ["brand_id", "period", "period_start", "source", "language"], {"brand_account": True}
-    )
+    df["evidence"] = _evidence_column(df, f, ROW_KEYS, {"brand_account": True})
     return _table(df, MART_CADENCE)
 
 
@@ -513,9 +493,7 @@ def audience_activity(f: Facts) -> pa.Table:
         {grouping(DIM + ", weekday, hour")}
     """
     df = _arrow(f, sql).to_pandas()
-    df["evidence"] = _evidence_column(
-        df, f, ["brand_id", "period", "period_start", "source", "language", "weekday", "hour"]
-    )
+    df["evidence"] = _evidence_column(df, f, [*ROW_KEYS, "weekday", "hour"])
     return _table(df, MART_AUDIENCE_ACTIVITY)
 
 
@@ -556,9 +534,7 @@ def participation(f: Facts) -> pa.Table:
         FROM t GROUP BY ALL
     """
     df = _arrow(f, sql).to_pandas()
-    df["evidence"] = _evidence_column(
-        df, f, ["brand_id", "period", "period_start", "source", "language"], {"has_author": True}
-    )
+    df["evidence"] = _evidence_column(df, f, ROW_KEYS, {"has_author": True})
     return _table(df, MART_PARTICIPATION)
 
 
