@@ -36,7 +36,8 @@ demo: pipeline  ## run the pipeline, then serve the dashboard on $(HOST):$(PORT)
 dashboard: install
 	$(BIN)/listening dashboard --host $(HOST) --port $(PORT)
 
-test: install  ## run the test suite
+test: install  ## run the test suite (installs Debian's chromium and poppler-utils for the browser/PDF tests when it can)
+	bash scripts/system_deps.sh
 	$(BIN)/pytest -q
 
 lint: install

@@ -3,6 +3,8 @@
 Every mart row carries ``evidence``: a JSON filter naming the brand, period and slice ('*' = all) and,
 where the row is about a label, the label (``pain_point``, ``motive``, ``intent``, ``emotion``,
 ``formality``, ``weekday``/``hour``, ``from_brand``/``to_brand``), or the ``post_ids`` themselves.
+The dashboard widens a filter to a date range (``period_end``) and to several sources or languages
+(lists), so a number summed over many mart rows drills down the same way.
 ``evidence_posts`` applies that filter to the same facts the metric was computed from, so the posts it
 returns are exactly the ones counted.
 """
@@ -25,11 +27,21 @@ def _period(spec: dict) -> tuple[dt.date | None, dt.date | None]:
     if "period_start" not in spec:
         return None, None
     start = dt.date.fromisoformat(spec["period_start"])
+    if "period_end" in spec:
+        return start, dt.date.fromisoformat(spec["period_end"])
     return start, start + dt.timedelta(days=6 if spec.get("period") == "week" else 0)
 
 
-def evidence_posts(project: Project, evidence: str | dict, limit: int = 100) -> pa.Table:
-    """The posts behind a mart row, oldest first (at most ``limit``)."""
+_ORDER = {
+    "oldest": "e.created_at, e.post_id",
+    "engaged": "COALESCE(e.likes, 0) + COALESCE(e.reposts, 0) + COALESCE(e.replies, 0) DESC, e.post_id",
+}
+
+
+def evidence_posts(
+    project: Project, evidence: str | dict, limit: int = 100, order: str = "oldest"
+) -> pa.Table:
+    """The posts behind a mart row, oldest (or most engaged) first, at most ``limit``."""
     spec = json.loads(evidence) if isinstance(evidence, str) else dict(evidence)
     settings = Settings.of(project, spec.get("include_bots"))
     lo, hi = _period(spec)
@@ -70,14 +82,20 @@ def evidence_posts(project: Project, evidence: str | dict, limit: int = 100) -> 
             where.append("isodow(x.local_ts) = $weekday AND hour(x.local_ts) = $hour")
             params.update(weekday=int(spec["weekday"]), hour=int(spec["hour"]))
     for key in ("source", "language"):
-        if spec.get(key, "*") != "*":
+        value = spec.get(key, "*")
+        if isinstance(value, list):
+            where.append(f"list_contains(${key}, x.{key})")
+            params[key] = value
+        elif value != "*":
             where.append(f"x.{key} = ${key}")
-            params[key] = spec[key]
+            params[key] = value
     sql = f"""
         WITH hits AS (SELECT DISTINCT x.post_id FROM {table} x WHERE {" AND ".join(where)})
-        SELECT e.post_id, e.created_at, e.source, e.language, e.text, e.url, e.sentiment_label
+        SELECT e.post_id, e.created_at, e.source, e.language, e.text, e.url, e.sentiment_label,
+               e.author_id, e.likes, e.reposts, e.replies, e.brand_mentions, e.pain_points, e.motives,
+               e.label_evidence
         FROM {enriched_source(project)} e
         WHERE e.post_id IN (SELECT post_id FROM hits)
-        ORDER BY e.created_at, e.post_id LIMIT $limit
+        ORDER BY {_ORDER[order]} LIMIT $limit
     """
     return facts.con.sql(sql, params=params).to_arrow_table()
