@@ -118,6 +118,19 @@ def cmd_marts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    from pipelines.digest import available_weeks, build_digest
+
+    project = _project(args)
+    if args.list:
+        _print(available_weeks(project))
+        return 0
+    if not args.week:
+        raise ConfigError("give the week with --week 2026-W14 (or --list the weeks with data)")
+    _print(build_digest(project, args.week, deliver=not args.no_deliver, force=args.force))
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from pipelines.status import layer_status
 
@@ -258,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="count likely bots/spam too (overrides marts: in the config)",
     )
     marts.set_defaults(func=cmd_marts)
+    p = sub.add_parser("digest", help="build, archive and deliver the weekly digest of an ISO week")
+    p.add_argument("--week", help="ISO week, e.g. 2026-W14")
+    p.add_argument("--force", action="store_true", help="send again to channels that already had this week")
+    p.add_argument("--no-deliver", action="store_true", help="only build and archive; send nothing")
+    p.add_argument("--list", action="store_true", help="list the weeks with data, newest first")
+    p.set_defaults(func=cmd_digest)
     p = sub.add_parser("status", help="row counts per layer and quarantine reasons")
     p.add_argument("--detail", action="store_true", help="list every quarantined record")
     p.set_defaults(func=cmd_status)

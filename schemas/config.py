@@ -194,6 +194,57 @@ class Marts(_Strict):
     top_voices: int = Field(10, ge=1, le=100, description="Advocates and critics kept per brand and week.")
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+EMAIL = r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class DigestEmail(_Strict):
+    """Email delivery of the digest; credentials come from an Airflow Connection, never from here."""
+
+    to: list[Annotated[str, Field(pattern=EMAIL)]] = Field(
+        min_length=1, description="Recipients (plain addresses)."
+    )
+    sender: str = Field(alias="from", pattern=EMAIL, description="From address (plain address).")
+    conn_id: str = Field(
+        "listening_smtp",
+        pattern=ENV_NAME,
+        description="Airflow Connection (type smtp) with host, port, login and password; outside Airflow "
+        "the same URI in $AIRFLOW_CONN_<CONN_ID> works.",
+    )
+    subject_prefix: str = Field("", max_length=80, description="Put before the subject, e.g. '[Listening]'.")
+
+
+class DigestSlack(_Strict):
+    """Slack delivery through an incoming webhook; the URL is a secret and never lives here."""
+
+    webhook_env: str = Field(
+        "LISTENING_SLACK_WEBHOOK",
+        pattern=ENV_NAME,
+        description="Name of the environment variable, or else the Airflow Connection id, that holds the "
+        "incoming-webhook URL.",
+    )
+
+
+class Digest(_Strict):
+    """The weekly insight digest (docs/digest.md): schedule, content limits and delivery."""
+
+    weekday: Literal[WEEKDAYS] = Field(  # type: ignore[valid-type]
+        "monday", description="Day the digest of the week that just ended is built (project timezone)."
+    )
+    hour: int = Field(8, ge=0, le=23, description="Hour of that day (project timezone).")
+    max_movements: int = Field(
+        5, ge=1, le=10, description="At most this many significant movements (only significant ones)."
+    )
+    quotes_per_item: int = Field(2, ge=0, le=2, description="Representative quotes per movement.")
+    items_per_list: int = Field(
+        3, ge=1, le=10, description="Rows per brand in the rising/falling and other lists."
+    )
+    unanswered_examples: int = Field(3, ge=0, le=10, description="Unanswered posts of ours quoted.")
+    email: DigestEmail | None = Field(None, description="Email delivery; off when absent.")
+    slack: DigestSlack | None = Field(None, description="Slack delivery; off when absent.")
+
+
 class ProjectConfig(_Strict):
     """The whole project file."""
 
@@ -206,6 +257,7 @@ class ProjectConfig(_Strict):
     storage: Storage = Field(default_factory=Storage)
     nlp: NLP = Field(default_factory=NLP)
     marts: Marts = Field(default_factory=Marts)
+    digest: Digest = Field(default_factory=Digest)
 
     @field_validator("languages")
     @classmethod

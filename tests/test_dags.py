@@ -70,3 +70,22 @@ def test_end_to_end_dag_runs_over_demo_data(dagbag):
         f"SELECT post_id FROM read_parquet('{project.storage.parquet_glob('posts')}') ORDER BY 1"
     ).fetchall()
     assert ids_first == ids_second
+
+
+def test_weekly_digest_dag(dagbag):
+    """Weekly on the configured day and hour in the project timezone, with catchup for backfills."""
+    from airflow.timetables.trigger import CronTriggerTimetable
+
+    from pipelines.digest import build_digest
+
+    dag = dagbag.dags["listening_weekly_digest"]
+    assert "listening" in dag.tags and "listening_weekly_digest" in dag.doc_md
+    assert dag.catchup and dag.max_active_runs == 1
+    assert isinstance(dag.timetable, CronTriggerTimetable)
+    assert dag.timetable.summary == "0 8 * * 1"
+    assert str(dag.timetable._timezone.name) == "Europe/Warsaw"
+    assert [t.task_id for t in dag.tasks] == ["digest"]
+    assert set(dag.params) == {"week", "force"}
+    source = Path(dag.fileloc).read_text(encoding="utf-8")
+    assert len(source.splitlines()) < 80 and "build_digest(" in source
+    assert callable(build_digest)
