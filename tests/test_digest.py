@@ -7,6 +7,7 @@ local SMTP server and a local Slack webhook); the other tests read that result o
 from __future__ import annotations
 
 import copy
+import csv
 import email
 import email.policy
 import itertools
@@ -269,21 +270,22 @@ def test_archive_holds_formats_and_the_weeks_marts(delivered, digest_project):
     assert {str(d) for d in starts} == {f"2026-09-{d}" for d in (28, 29, 30)} | {
         f"2026-10-0{d}" for d in range(1, 5)
     }
-    lines = (folder / "marts" / "mart_brand_kpis.csv").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == kpis.num_rows + 1 and lines[0].startswith("period,period_start,brand_id")
+    with open(folder / "marts" / "mart_brand_kpis.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == kpis.column_names and len(rows) == kpis.num_rows + 1
+    shares = [float(r[rows[0].index("share_of_voice")]) for r in rows[1:]]
+    assert shares == kpis.column("share_of_voice").to_pylist()  # exactly the mart's numbers
     assert manifest["mart_rows"]["mart_brand_kpis"] == kpis.num_rows
 
 
 def test_csv_neutralises_formulas():
-    import csv
-
     table = pa.table(
         {"text": ['=HYPERLINK("x")', "+1", "-cmd", "@SUM(A1)", "fine"], "value": [-1.5, 0.1, 2.0, 3.0, 4.0]}
     )
     rows = list(csv.reader(csv_bytes(table).decode().splitlines()))
     assert rows[0] == ["text", "value"]
     assert [r[0] for r in rows[1:]] == ['\'=HYPERLINK("x")', "'+1", "'-cmd", "'@SUM(A1)", "fine"]
-    assert [r[1] for r in rows[1:]] == ["-1.5", "0.1", "2.0", "3.0", "4.0"]  # numbers stay numbers, exactly
+    assert [float(r[1]) for r in rows[1:]] == [-1.5, 0.1, 2.0, 3.0, 4.0]  # numbers stay numbers, exactly
 
 
 def test_rerun_rebuilds_identical_bytes_and_does_not_resend(delivered, digest_project, smtp, slack):

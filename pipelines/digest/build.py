@@ -15,7 +15,6 @@ recipients); a channel already sent for the week is skipped unless ``force``.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -24,6 +23,8 @@ import logging
 import time
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from pipelines.digest.content import digest_content
 from pipelines.digest.data import EXPORTED, load_week, parse_week, week_name
@@ -34,7 +35,7 @@ from pipelines.storage import DIGESTS, STATE, parquet_bytes
 
 log = logging.getLogger(__name__)
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_RE = r"^[=+\-@\t\r]"
 
 
 def render_digest(project: Project, week: str) -> Rendered:
@@ -45,32 +46,41 @@ def render_digest(project: Project, week: str) -> Rendered:
                   if project.config.digest.email else "")  # fmt: skip
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)  # shortest text that reads back as the same number
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    text = json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value)
-    # Spreadsheets run a cell that starts like a formula: neutralise it (text cells only; numbers are safe).
-    return "'" + text if text.startswith(FORMULA_START) else text
+def _text_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column as CSV text: lists and structs as JSON, everything else as Arrow casts it."""
+    if (
+        pa.types.is_list(column.type)
+        or pa.types.is_struct(column.type)
+        or pa.types.is_large_list(column.type)
+    ):
+        values = [
+            None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in column.to_pylist()
+        ]
+        return pa.chunked_array([pa.array(values, pa.string())])
+    return column
+
+
+def _neutralise(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Spreadsheets run a cell that starts like a formula: prefix such text cells with an apostrophe."""
+    risky = pc.match_substring_regex(column, FORMULA_RE)
+    return pc.if_else(risky, pc.binary_join_element_wise(pa.scalar("'"), column, ""), column)
 
 
 def csv_bytes(table: pa.Table) -> bytes:
-    """A table as UTF-8 CSV: header, then rows in table order; formula-like text cells neutralised."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(table.column_names)
-    for row in table.to_pylist():
-        writer.writerow([_cell(v) for v in row.values()])
-    return buffer.getvalue().encode("utf-8")
+    """A table as UTF-8 CSV (header, rows in table order, empty cell for null). Text cells that start with
+    = + - @ (or a tab or carriage return) are neutralised against formula injection; numbers are written
+    as the shortest text that reads back as the same value, so they are exactly the mart's."""
+    columns = []
+    for name in table.column_names:
+        column = _text_column(table.column(name))
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            column = _neutralise(column)
+        columns.append(column)
+    buffer = io.BytesIO()
+    pacsv.write_csv(
+        pa.table(columns, names=table.column_names), buffer, pacsv.WriteOptions(quoting_style="needed")
+    )
+    return buffer.getvalue()
 
 
 def archive_files(rendered: Rendered, marts: dict[str, pa.Table]) -> dict[str, bytes]:
@@ -162,6 +172,8 @@ def build_digest(project: Project, week: str, *, deliver: bool = True, force: bo
         "archive": storage.uri(DIGESTS, week),
         "files": len(files),
         "content_hash": manifest["content_hash"],
+        "posts": content["methodology"]["posts"],
+        "mentions": content["methodology"]["mentions"],
         "movements": manifest["movements"],
         "actions": [a["text"] for a in content["actions"]],
     }

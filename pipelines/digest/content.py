@@ -78,12 +78,15 @@ class Labels:
 
 
 # -- quotes ---------------------------------------------------------------------------------------------
-def quotes_for(project: Project, masker: QuoteMasker, evidence, n: int, sentiment: str | None = None) -> list:
+def quotes_for(
+    project, masker: QuoteMasker, evidence, n: int, sentiment: str | None = None, facts=None
+) -> list:
     """Up to ``n`` representative posts behind a mart row: most engaged first, then by post id; when
-    ``sentiment`` is given, posts with that sentiment are preferred. Pseudonymised (``QuoteMasker``)."""
+    ``sentiment`` is given, posts with that sentiment are preferred. Pseudonymised (``QuoteMasker``).
+    ``facts``: the week's facts, opened once for every quote of the digest."""
     if n <= 0:
         return []
-    posts = evidence_posts(project, evidence, limit=QUOTE_POOL, order="engaged").to_pylist()
+    posts = evidence_posts(project, evidence, limit=QUOTE_POOL, order="engaged", facts=facts).to_pylist()
     if sentiment:
         posts = [p for p in posts if p["sentiment_label"] == sentiment] + [
             p for p in posts if p["sentiment_label"] != sentiment
@@ -249,7 +252,8 @@ def _spikes(week: WeekData, labels: Labels) -> list[dict]:
         out.append({
             "kind": "spike", "brand_id": brand_id, "label": top["period_start"].isoformat(), "effect": None,
             "z": top["score"], "p": None, "q": None,
-            "evidence": json.dumps({"post_ids": drivers}), "sentiment": "negative" if negative else None,
+            "evidence": json.dumps({"post_ids": drivers, "period": "day", "period_start": top["period_start"].isoformat()}),
+            "sentiment": "negative" if negative else None,
             "title": title, "numbers": numbers, "metrics": sorted({r["metric"] for r in rows}),
             "top_pain_points": list(day_rows[0]["top_pain_points"]), "top_pain_labels": pains,
             "day": top["period_start"].isoformat(),
@@ -274,10 +278,21 @@ def movements(project, week, labels, masker, candidates) -> list[dict]:
             unique.append(c)
     tested = unique
     chosen = (_spikes(week, labels) + tested)[: settings.max_movements]
-    for c in chosen:
-        if c["q"] is not None:
-            c["numbers"] += f" — change significant ({qvalue(c['q'])}, z {num(c['z'], 1)})"
-        c["quotes"] = quotes_for(project, masker, c["evidence"], settings.quotes_per_item, c["sentiment"])
+    facts = None
+    if chosen and settings.quotes_per_item:
+        from pipelines.marts.facts import Settings, open_facts
+
+        facts = open_facts(project, Settings.of(project), week.start, week.end)
+    try:
+        for c in chosen:
+            if c["q"] is not None:
+                c["numbers"] += f" — change significant ({qvalue(c['q'])}, z {num(c['z'], 1)})"
+            c["quotes"] = quotes_for(
+                project, masker, c["evidence"], settings.quotes_per_item, c["sentiment"], facts
+            )
+    finally:
+        if facts is not None:
+            facts.con.close()
     return chosen
 
 

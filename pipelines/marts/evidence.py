@@ -16,7 +16,7 @@ import json
 
 import pyarrow as pa
 
-from pipelines.marts.facts import Settings, enriched_source, open_facts
+from pipelines.marts.facts import Facts, Settings, enriched_source, open_facts
 from pipelines.project import Project
 
 _LIST_LABELS = {"pain_point": "pains", "motive": "motives", "intent": "intents"}
@@ -38,14 +38,29 @@ _ORDER = {
 }
 
 
+def _covers(facts: Facts, lo: dt.date | None, hi: dt.date | None) -> bool:
+    if facts.read_start is None and facts.read_end is None:
+        return True
+    return lo is not None and facts.read_start <= lo and hi <= facts.read_end
+
+
 def evidence_posts(
-    project: Project, evidence: str | dict, limit: int = 100, order: str = "oldest"
+    project: Project,
+    evidence: str | dict,
+    limit: int = 100,
+    order: str = "oldest",
+    facts: Facts | None = None,
 ) -> pa.Table:
-    """The posts behind a mart row, oldest (or most engaged) first, at most ``limit``."""
+    """The posts behind a mart row, oldest (or most engaged) first, at most ``limit``.
+
+    ``facts``: facts already open (``open_facts``) whose days cover the row's period, reused instead of
+    loading them again when several rows of one period are drilled into (ignored when they do not cover
+    it or were opened with other settings)."""
     spec = json.loads(evidence) if isinstance(evidence, str) else dict(evidence)
     settings = Settings.of(project, spec.get("include_bots"))
     lo, hi = _period(spec)
-    facts = open_facts(project, settings, lo, hi)
+    if facts is None or facts.settings != settings or not _covers(facts, lo, hi):
+        facts = open_facts(project, settings, lo, hi)
     params: dict = {"limit": limit}
     if "post_ids" in spec:
         table, where = "posts_f", ["list_contains($ids, x.post_id)"]
@@ -89,13 +104,19 @@ def evidence_posts(
         elif value != "*":
             where.append(f"x.{key} = ${key}")
             params[key] = value
+    days = ""
+    if lo is not None:  # the period itself (facts may span more), and only the partitions that can hold it
+        where.append("x.day BETWEEN $lo AND $hi")
+        days = "AND e.date BETWEEN CAST($utc_lo AS DATE) AND CAST($utc_hi AS DATE)"
+        params.update(lo=lo, hi=hi, utc_lo=(lo - dt.timedelta(days=1)).isoformat(),
+                      utc_hi=(hi + dt.timedelta(days=1)).isoformat())  # fmt: skip
     sql = f"""
         WITH hits AS (SELECT DISTINCT x.post_id FROM {table} x WHERE {" AND ".join(where)})
         SELECT e.post_id, e.created_at, e.source, e.language, e.text, e.url, e.sentiment_label,
                e.author_id, e.likes, e.reposts, e.replies, e.brand_mentions, e.pain_points, e.motives,
                e.label_evidence
         FROM {enriched_source(project)} e
-        WHERE e.post_id IN (SELECT post_id FROM hits)
+        WHERE e.post_id IN (SELECT post_id FROM hits) {days}
         ORDER BY {_ORDER[order]} LIMIT $limit
     """
     return facts.con.sql(sql, params=params).to_arrow_table()
