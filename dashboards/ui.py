@@ -112,9 +112,12 @@ def safe_url(url: object) -> str | None:
 def highlighted(text: str, spans: Iterable[tuple[int, int, str]]) -> str:
     """HTML of ``text`` escaped, with the evidence spans wrapped in <mark title=label>."""
     text = text or ""
-    cuts = sorted(
-        {(max(0, s), min(len(text), e), label) for s, e, label in spans if s is not None and e and e > s}
-    )
+    cuts = set()
+    for start, end, label in spans:
+        start, end = _offset(start), _offset(end)
+        if start is not None and end is not None and end > start:
+            cuts.add((max(0, start), min(len(text), end), str(label)))
+    cuts = sorted(cuts)
     parts, at = [], 0
     for start, end, label in cuts:
         if start < at:  # overlapping evidence: keep the first
@@ -124,6 +127,14 @@ def highlighted(text: str, spans: Iterable[tuple[int, int, str]]) -> str:
         at = end
     parts.append(html.escape(text[at:]))
     return "".join(parts).replace("\n", "<br>")
+
+
+def _offset(value) -> int | None:
+    """A character offset, or None for a missing one (null, NaN, not a number)."""
+    try:
+        return None if value is None or pd.isna(value) else int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def evidence_spans(row: pd.Series | dict) -> list[tuple[int, int, str]]:

@@ -99,10 +99,11 @@ def test_overview_cards_show_the_week_rows_of_the_marts(demo_env):
     pains = mart(
         demo_env,
         "mart_pain_points",
-        "period = 'week' AND period_start = DATE '2026-09-28' AND source = '*' AND language = '*' AND brand_id = 'kvik' AND pain_point = 'delivery_delays'",
+        "period = 'week' AND period_start = DATE '2026-09-28' AND source = '*' AND language = '*' AND brand_id = 'kvik' AND pain_point = 'delays'",
     ).iloc[0]
     text = " ".join(m.value for m in at.markdown)
-    assert "**Kvik**: Delivery delays at " + f"{pains['rate_per_1000']:.0f} per 1,000 mentions" in text
+    assert f"**Kvik**: Delays at {pains['rate_per_1000']:.0f} per 1,000 mentions" in text
+    assert f"q = {pains['q_value']:.2g}" in text
 
 
 def test_pain_point_comparison_matches_the_mart_for_one_week(demo_env):
@@ -127,12 +128,12 @@ def test_pain_point_comparison_matches_the_mart_for_one_week(demo_env):
     assert len(both) == len(built) > 0
     for column in ("posts", "mentions", "competitor_posts", "competitor_mentions"):
         assert (both[column] == both[f"{column}_dash"]).all(), column
-    for column in ("rate_per_1000", "gap", "gap_ci_low", "gap_ci_high", "p_value"):
-        assert both[column].to_numpy() == pytest.approx(
-            both[f"{column}_dash"].to_numpy(), rel=1e-6, nan_ok=True
-        )
+    for column in ("rate_per_1000", "gap", "gap_ci_low", "gap_ci_high", "p_value", "q_value"):
+        # the marts store floats rounded to 9 decimals
+        dash = both[f"{column}_dash"].to_numpy()
+        assert both[column].to_numpy() == pytest.approx(dash, abs=1e-8, nan_ok=True), column
     assert (both["significant"] == both["significant_dash"]).all()
-    kvik = frame.set_index(["brand_id", "category"]).loc[("kvik", "delivery_delays")]
+    kvik = frame.set_index(["brand_id", "category"]).loc[("kvik", "delays")]
     assert kvik["significant"] and kvik["gap"] > 100
 
 
@@ -171,6 +172,24 @@ def test_explorer_searches_text_and_shows_evidence(demo_env):
     assert any("<mark" in m.value for m in at.markdown)
 
 
+def test_digest_page_previews_and_shows_the_archived_copy(demo_env):
+    from pipelines.digest import build_digest
+
+    at = goto(open_app(W40), "views/digest.py")
+    assert any("No digest was built for 2026-W40" in i.value for i in at.info)
+    at.toggle(key="digest-preview").set_value(True).run()
+    assert not at.exception
+    assert len(at.get("download_button")) == 3 and len(at.get("iframe")) == 1
+    assert any("Preview built from the current marts" in c.value for c in at.caption)
+
+    build_digest(demo_env, "2026-W41", deliver=False)
+    at = goto(open_app({"from": "2026-10-05", "to": "2026-10-11"}), "views/digest.py")
+    assert at.selectbox(key="digest-week").value == "2026-W41"
+    assert any("archived digest for 2026-W41" in c.value for c in at.caption)
+    archived = demo_env.storage.read_bytes(demo_env.storage.path("digests", "2026-W41", "digest.html"))
+    assert at.get("iframe")[0].proto.srcdoc == archived.decode("utf-8")
+
+
 def test_empty_state_without_marts(project_factory, monkeypatch):
     project = project_factory("empty")
     monkeypatch.setenv("LISTENING_CONFIG", str(project.config_path))
@@ -186,10 +205,10 @@ def test_password_sign_in(demo_env, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     assert [t.value for t in at.title] == ["Sign in"] and not at.metric
-    at.text_input[0].set_value("wrong").run()
+    at.text_input[0].set_value("wrong")
     at.button[0].click().run()
     assert any("Wrong password" in e.value for e in at.error) and not at.metric
-    at.text_input[0].set_value("correct horse").run()
+    at.text_input[0].set_value("correct horse")
     at.button[0].click().run()
     assert not at.exception and "Overview" in [t.value for t in at.title] and at.metric
 

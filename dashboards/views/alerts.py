@@ -3,6 +3,7 @@ drove them."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboards import charts, data, ui
@@ -57,22 +58,27 @@ st.dataframe(
 ui.downloads(marks.drop(columns=["ours"]), "spikes")
 
 st.header("What drove them", anchor=False)
-for _, spike in marks.head(10).iterrows():
+
+
+def _describe(spike: pd.Series) -> str:
     what = (f"{spike['value']:,.0f} mentions against a usual {spike['baseline']:,.0f}" if spike["metric"] == "volume"
             else f"negative share {spike['value']:.0%} against a usual {spike['baseline']:.0%}")  # fmt: skip
-    with st.expander(
-        f"{spike['brand']}, {spike['period_start']:%a %d %b %Y}: {spike['metric'].replace('_', ' ')} spike ({what}, z = {spike['score']:.1f})"
-    ):
-        if len(spike["top_pain_points"]):
-            st.caption(
-                "Top pain points that day: "
-                + ", ".join(pain_names.get(p, p) for p in spike["top_pain_points"])
-            )
-        ui.quotes(
-            {
-                "post_ids": list(spike["driver_post_ids"])[:5],
-                "period": "day",
-                "period_start": f"{spike['period_start']:%Y-%m-%d}",
-            },
-            limit=5,
-        )
+    return f"{spike['brand']}, {spike['period_start']:%a %d %b %Y}: {spike['metric'].replace('_', ' ')} spike ({what}, z = {spike['score']:.1f})"
+
+
+choice = st.selectbox(
+    "Spike", range(len(marks)), format_func=lambda i: _describe(marks.iloc[i]), key="alert-spike"
+)
+spike = marks.iloc[choice]
+if len(spike["top_pain_points"]):
+    st.caption(
+        "Top pain points that day: " + ", ".join(pain_names.get(p, p) for p in spike["top_pain_points"])
+    )
+ui.quotes(
+    {
+        "post_ids": list(spike["driver_post_ids"])[:5],
+        "period": "day",
+        "period_start": f"{spike['period_start']:%Y-%m-%d}",
+    },
+    limit=5,
+)

@@ -16,7 +16,7 @@ import json
 
 import pyarrow as pa
 
-from pipelines.marts.facts import Facts, Settings, enriched_source, open_facts
+from pipelines.marts.facts import Facts, Settings, open_facts
 from pipelines.project import Project
 
 _LIST_LABELS = {"pain_point": "pains", "motive": "motives", "intent": "intents"}
@@ -36,6 +36,23 @@ _ORDER = {
     "oldest": "e.created_at, e.post_id",
     "engaged": "COALESCE(e.likes, 0) + COALESCE(e.reposts, 0) + COALESCE(e.replies, 0) DESC, e.post_id",
 }
+
+
+def _prefilter(spec: dict) -> tuple[str, dict] | None:
+    """A cheap condition on enriched rows that every post the spec selects meets (see open_facts)."""
+    if "post_ids" in spec:
+        return "list_contains($pre_ids, post_id)", {"pre_ids": list(spec["post_ids"])}
+    if spec.get("brand_account") or "from_brand" in spec or "brand_id" not in spec:
+        return None
+    where, params = ["list_contains(brands, $pre_brand)"], {"pre_brand": spec["brand_id"]}
+    for key, column in (("pain_point", "pain_points"), ("motive", "motives")):
+        if key in spec:
+            where.append(f"list_contains(list_transform(COALESCE({column}, []), lambda p: p.id), $pre_{key})")
+            params[f"pre_{key}"] = spec[key]
+    if "intent" in spec:
+        where.append("list_contains(COALESCE(intents, []), $pre_intent)")
+        params["pre_intent"] = spec["intent"]
+    return " AND ".join(where), params
 
 
 def _covers(facts: Facts, lo: dt.date | None, hi: dt.date | None) -> bool:
@@ -60,7 +77,7 @@ def evidence_posts(
     settings = Settings.of(project, spec.get("include_bots"))
     lo, hi = _period(spec)
     if facts is None or facts.settings != settings or not _covers(facts, lo, hi):
-        facts = open_facts(project, settings, lo, hi)
+        facts = open_facts(project, settings, lo, hi, prefilter=_prefilter(spec), bounds=False)
     params: dict = {"limit": limit}
     if "post_ids" in spec:
         table, where = "posts_f", ["list_contains($ids, x.post_id)"]
@@ -115,7 +132,7 @@ def evidence_posts(
         SELECT e.post_id, e.created_at, e.source, e.language, e.text, e.url, e.sentiment_label,
                e.author_id, e.likes, e.reposts, e.replies, e.brand_mentions, e.pain_points, e.motives,
                e.label_evidence
-        FROM {enriched_source(project)} e
+        FROM enriched e
         WHERE e.post_id IN (SELECT post_id FROM hits) {days}
         ORDER BY {_ORDER[order]} LIMIT $limit
     """
