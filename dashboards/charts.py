@@ -43,7 +43,7 @@ def line_by_brand(
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("period_start:T", title=None),
+            x=alt.X("period_start:T", title=None, axis=alt.Axis(format="%d %b", labelOverlap=True)),
             y=alt.Y(f"{y}:Q", title=title, axis=alt.Axis(format=fmt)),
             color=_brand_color(config),
             strokeWidth=alt.condition("datum.ours", alt.value(3.5), alt.value(1.6)),
@@ -62,7 +62,7 @@ def stacked_share(frame: pd.DataFrame, config: ProjectConfig) -> alt.Chart:
         alt.Chart(frame)
         .mark_area()
         .encode(
-            x=alt.X("period_start:T", title=None),
+            x=alt.X("period_start:T", title=None, axis=alt.Axis(format="%d %b", labelOverlap=True)),
             y=alt.Y("share_of_voice:Q", stack="normalize", title="Share of voice", axis=alt.Axis(format="%")),
             color=_brand_color(config),
             opacity=alt.condition("datum.ours", alt.value(1.0), alt.value(0.7)),
@@ -191,9 +191,11 @@ def stacked_profile(frame: pd.DataFrame, title: str) -> alt.Chart:
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            y=alt.Y("brand:N", title=None),
+            y=alt.Y("brand:N", title=None, axis=alt.Axis(labelOverlap=False)),
             x=alt.X("share:Q", stack="normalize", title=title, axis=alt.Axis(format="%")),
-            color=alt.Color("label:N", title=None, legend=alt.Legend(orient="bottom")),
+            color=alt.Color(
+                "label:N", title=None, legend=alt.Legend(orient="bottom", columns=4, labelLimit=160)
+            ),
             tooltip=[
                 alt.Tooltip("brand:N", title="Brand"),
                 alt.Tooltip("label:N", title="Label"),
@@ -201,7 +203,7 @@ def stacked_profile(frame: pd.DataFrame, title: str) -> alt.Chart:
             ]
             + ([alt.Tooltip("posts:Q", title="Posts", format=",d")] if "posts" in frame else []),
         )
-        .properties(height=40 * frame["brand"].nunique() + 60)
+        .properties(height=48 * frame["brand"].nunique() + 40)
     )
 
 

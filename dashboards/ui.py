@@ -85,11 +85,11 @@ def parquet(frame: pd.DataFrame) -> bytes:
 
 def downloads(frame: pd.DataFrame, name: str) -> None:
     """CSV and Parquet download buttons for the data behind a chart."""
-    left, right, _ = st.columns([1, 1, 6])
-    left.download_button(
+    row = st.container(horizontal=True)
+    row.download_button(
         "CSV", safe_csv(frame), f"{name}.csv", "text/csv", key=f"csv-{name}", icon=":material/download:"
     )
-    right.download_button(
+    row.download_button(
         "Parquet", parquet(frame), f"{name}.parquet", "application/vnd.apache.parquet", key=f"pq-{name}",
         icon=":material/download:",
     )  # fmt: skip

@@ -179,6 +179,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.address", args.host, "--server.port", str(args.port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
+        "--theme.primaryColor", "#3D5A80",  # not a brand colour: brand colours mean brands
     ]  # fmt: skip
     print(f"Dashboard: http://{args.host}:{args.port}  (Ctrl+C to stop)", flush=True)
     return subprocess.call(command, env=env)

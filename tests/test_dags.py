@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import duckdb
+import pendulum
 import pytest
 
 from schemas.tables import MARTS
@@ -70,6 +71,14 @@ def test_end_to_end_dag_runs_over_demo_data(dagbag):
         f"SELECT post_id FROM read_parquet('{project.storage.parquet_glob('posts')}') ORDER BY 1"
     ).fetchall()
     assert ids_first == ids_second
+    # The weekly digest, run as the schedule would on the Monday after 2026-W40, archives that week.
+    from pipelines.digest import next_run_after_data
+
+    assert next_run_after_data(project) == "2026-11-02T08:00:00+01:00"  # after the newest week, W44
+    digest = dagbag.dags["listening_weekly_digest"]
+    run = digest.test(logical_date=pendulum.datetime(2026, 10, 5, 8, tz="Europe/Warsaw"))
+    assert run.state == "success"
+    assert project.storage.exists(project.storage.path("digests", "2026-W40", "digest.pdf"))
 
 
 def test_weekly_digest_dag(dagbag):

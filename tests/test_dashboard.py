@@ -85,9 +85,9 @@ def test_overview_cards_show_the_week_rows_of_the_marts(demo_env):
     )
     metrics = metric_values(at)
     mentions = [v for label, v in metrics if label == "Mentions"]
-    shares = [v for label, v in metrics if label == "Share of voice"]
-    nets = [v for label, v in metrics if label == "Net sentiment"]
-    rates = [v for label, v in metrics if label == "Response rate"]
+    shares = [v for label, v in metrics if label == "Share"]
+    nets = [v for label, v in metrics if label == "Sentiment"]
+    rates = [v for label, v in metrics if label == "Answered"]
     order = [b.id for b in demo_env.config.brands]
     expected = week.set_index("brand_id").loc[order]
     assert mentions == [f"{n:,}" for n in expected["mentions"]]

@@ -48,7 +48,12 @@ if todo.empty:
     st.success("Every question and complaint in the range got a reply.")
 else:
     todo = todo.assign(brand=todo["brand_id"].map(brand_names), url=todo["url"].map(ui.safe_url))
-    st.caption(f"{len(todo):,} posts, newest first (at most 500).")
+    shown = (
+        "the newest 500 (there are more: narrow the dates)"
+        if len(todo) >= 500
+        else f"{len(todo):,}, newest first"
+    )
+    st.caption(f"Posts no brand reply answered within {config.marts.response_window_days} days: {shown}.")
     st.dataframe(
         todo[["created_at", "brand", "kind", "source", "language", "text", "url"]],
         hide_index=True,

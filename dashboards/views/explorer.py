@@ -44,8 +44,8 @@ table = posts.assign(
     ),
     url=posts["url"].map(ui.safe_url),
 )
-columns = ["created_at", "brands", "source", "language", "sentiment_label", "emotion", "formality", "intents",
-           "pain_points", "motives", "text", "url", "author_id", "post_id"]  # fmt: skip
+columns = ["created_at", "brands", "text", "sentiment_label", "pain_points", "motives", "intents", "emotion",
+           "formality", "source", "language", "url", "author_id", "post_id"]  # fmt: skip
 event = st.dataframe(
     table[columns],
     hide_index=True,

@@ -3,6 +3,7 @@ and the week's biggest movements in plain words."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import replace
 
 import pandas as pd
@@ -23,34 +24,42 @@ st.caption(
     f"{filters.start} to {filters.end} ({filters.days} days) against {prev.start} to {prev.end}. "
     "Share of voice is among the selected brands."
 )
-for row in kpis.to_dict("records"):
+colors = charts.brand_colors(config)
+records = kpis.to_dict("records")
+for column, row in zip(st.columns(len(records)), records, strict=True):
     brand_id = row["brand_id"]
     own = brand_id == config.own_brand.id
-    with st.container(border=True):
-        st.subheader(names[brand_id] + (" (us)" if own else ""), anchor=False)
-        cols = st.columns(4)
-        cols[0].metric(
-            "Mentions", f"{row['mentions']:,}", ui.fmt_change(row["mentions_change_pct"], "%"),
+    with column.container(border=True):
+        # The brand's colour marks its card, as it marks its lines and bars in every chart.
+        swatch = colors.get(names[brand_id], "#888")
+        st.markdown(
+            f'<span style="color:{swatch}">■</span> **{html.escape(names[brand_id])}**'
+            + (" (us)" if own else ""),
+            unsafe_allow_html=True,
+        )
+        top, bottom = st.columns(2), st.columns(2)
+        top[0].metric(
+            "Mentions", f"{row['mentions']:,}", ui.fmt_change(row["mentions_change_pct"], "%"), delta_color="off",
             help=f"Audience mentions; {row['mentions_prev']:,} in the previous period.",
         )  # fmt: skip
-        cols[1].metric(
-            "Share of voice",
+        top[1].metric(
+            "Share",
             "–" if pd.isna(row["share_of_voice"]) else f"{row['share_of_voice']:.1%}",
             ui.fmt_change(row["share_change_pts"], " pts"),
-            help="Mentions of the brand / mentions of all selected brands.",
+            help="Share of voice: mentions of the brand / mentions of all selected brands.",
         )
-        cols[2].metric(
-            "Net sentiment",
+        bottom[0].metric(
+            "Sentiment",
             "–" if pd.isna(row["net_sentiment"]) else f"{row['net_sentiment']:+.1f}",
             ui.fmt_change(row["net_sentiment_change"]),
-            help=f"100 x (positive - negative) / mentions: {row['positive']:,} positive, "
+            help=f"Net sentiment, 100 x (positive - negative) / mentions: {row['positive']:,} positive, "
             f"{row['negative']:,} negative.",
         )
-        cols[3].metric(
-            "Response rate",
+        bottom[1].metric(
+            "Answered",
             "–" if pd.isna(row["response_rate"]) else f"{row['response_rate']:.0%}",
             ui.fmt_change(row["response_rate_change_pts"], " pts"),
-            help=f"Questions and complaints the brand answered: {row['answered']:,} of {row['eligible']:,}.",
+            help=f"Response rate: questions and complaints the brand answered: {row['answered']:,} of {row['eligible']:,}.",
         )
 
 st.header("Share of voice", anchor=False)

@@ -16,6 +16,7 @@ from pipelines.digest.data import (
     NoDataError,
     available_weeks,
     digest_cron,
+    next_run_after_data,
     parse_week,
     week_before,
     week_name,
@@ -25,5 +26,5 @@ from pipelines.digest.render import Rendered
 
 __all__ = [
     "DeliveryError", "DigestError", "NoDataError", "Rendered", "available_weeks", "build_digest", "csv_bytes",
-    "digest_cron", "parse_week", "render_digest", "week_before", "week_name",
+    "digest_cron", "next_run_after_data", "parse_week", "render_digest", "week_before", "week_name",
 ]  # fmt: skip

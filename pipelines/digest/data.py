@@ -103,6 +103,21 @@ def available_weeks(project: Project) -> list[str]:
     return [week_name(d) for d in days]
 
 
+def next_run_after_data(project: Project) -> str:
+    """When the schedule next runs after the newest week of data (ISO, with offset): the moment a run
+    that digests that week fires, e.g. for ``airflow dags test listening_weekly_digest <moment>``."""
+    from zoneinfo import ZoneInfo
+
+    weeks = available_weeks(project)
+    if not weeks:
+        raise NoDataError("no week has data yet: run the pipeline first")
+    config = project.config
+    offset = (CRON_WEEKDAYS[config.digest.weekday] - 1) % 7  # days after Monday
+    day = parse_week(weeks[0]) + dt.timedelta(days=7 + offset)
+    moment = dt.datetime.combine(day, dt.time(config.digest.hour), tzinfo=ZoneInfo(config.timezone))
+    return moment.isoformat()
+
+
 @dataclass
 class WeekData:
     """Rows of every mart for one week (all slices), and the few extra rows the digest compares with."""
