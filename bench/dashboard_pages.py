@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -94,7 +93,7 @@ def measure(config: Path) -> list[dict]:
 
 
 def main() -> None:
-    from bench.marts_build import build, prepare
+    from bench.marts_build import prepared
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -105,15 +104,7 @@ def main() -> None:
     args = parser.parse_args()
 
     out = (args.out or Path(tempfile.mkdtemp(prefix="listening-dashboard-bench-"))).resolve()
-    data = prepare(out, args.rows, args.days, args.seed, args.reuse)
-    config = Path(data["config"])
-    print(f"enriched layer: {data['rows']:,} rows in {data['files']} daily partitions under {out}")
-    if not (args.reuse and (out / "data" / "marts" / "mart_brand_kpis" / "data.parquet").exists()):
-        result = build(config, full=True)
-        if "error" in result:
-            raise SystemExit(f"marts build failed: {result['error']}")
-        print(f"marts built in {result['seconds']} s")
-    print(f"{os.cpu_count()} CPU cores, Python {platform.python_version()}, {dt.date.today()}")
+    config = prepared(out, args.rows, args.days, args.seed, args.reuse, marts=True)
     rows = measure(config)
     print(f"\n{'page':<42} {'cold s':>8} {'warm s':>8} {'new filters s':>14}  target <= {TARGET_SECONDS} s")
     worst = 0.0

@@ -14,10 +14,7 @@ rewritten). Target: one week of 1,000,000 posts within 30 s.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -96,22 +93,11 @@ def main() -> None:
         _child(args.child, args.week)
         return
 
-    from bench.marts_build import build, prepare
+    from bench.marts_build import prepared
 
     out = (args.out or Path(tempfile.mkdtemp(prefix="listening-digest-bench-"))).resolve()
     try:
-        data = prepare(out, args.rows, args.days, args.seed, args.reuse)
-        config = Path(data["config"])
-        how = "reused" if data["reused"] else f"generated in {data['seconds']} s"
-        print(
-            f"enriched layer: {data['rows']:,} rows in {data['files']} daily partitions ({how}) under {out}"
-        )
-        print(f"{os.cpu_count()} CPU cores, Python {platform.python_version()}, {dt.date.today()}")
-        if not (args.reuse and (out / "data" / "marts" / "mart_brand_kpis" / "data.parquet").exists()):
-            marts = build(config, full=True)
-            if "error" in marts:
-                sys.exit(f"marts build failed: {marts['error']}")
-            print(f"marts: full build in {marts['seconds']} s (peak RSS {marts['peak_rss_mb']:,} MB)")
+        config = prepared(out, args.rows, args.days, args.seed, args.reuse, marts=True)
         shutil.rmtree(out / "data" / "digests", ignore_errors=True)
         first = digest(config, args.week)
         second = digest(config, args.week)

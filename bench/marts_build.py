@@ -100,6 +100,22 @@ def prepare(out: Path, rows: int, days: int, seed: int, reuse: bool) -> dict:
     return write_project(out, rows, days, seed) | {"reused": False}
 
 
+def prepared(out: Path, rows: int, days: int, seed: int, reuse: bool, marts: bool = False) -> Path:
+    """The synthetic project under ``out`` (its figures printed) and its config; with ``marts``, its marts
+    built in full unless ``reuse`` finds them. Shared by the dashboard and digest benchmarks."""
+    data = prepare(out, rows, days, seed, reuse)
+    how = "reused" if data["reused"] else f"generated in {data['seconds']} s"
+    print(f"enriched layer: {data['rows']:,} rows in {data['files']} daily partitions ({how}) under {out}")
+    print(f"{os.cpu_count()} CPU cores, Python {platform.python_version()}, {dt.date.today()}")
+    config = Path(data["config"])
+    if marts and not (reuse and (out / "data" / "marts" / "mart_brand_kpis" / "data.parquet").exists()):
+        result = build(config, full=True)
+        if "error" in result:
+            sys.exit(f"marts build failed: {result['error']}")
+        print(f"marts: full build in {result['seconds']} s (peak RSS {result['peak_rss_mb']:,} MB)")
+    return config
+
+
 def _row(label: str, r: dict, targets: bool) -> str:
     if "error" in r:
         return f"{label:<34} FAILED: {r['error']}"
@@ -128,13 +144,7 @@ def main() -> None:
 
     out = (args.out or Path(tempfile.mkdtemp(prefix="listening-marts-bench-"))).resolve()
     try:
-        data = prepare(out, args.rows, args.days, args.seed, args.reuse)
-        config = Path(data["config"])
-        how = "reused" if data["reused"] else f"generated in {data['seconds']} s"
-        print(
-            f"enriched layer: {data['rows']:,} rows in {data['files']} daily partitions ({how}) under {out}"
-        )
-        print(f"{os.cpu_count()} CPU cores, Python {platform.python_version()}, {dt.date.today()}")
+        config = prepared(out, args.rows, args.days, args.seed, args.reuse)
         full = build(config, full=True)
         unchanged = build(config, full=False)
         touched = rewrite_day(config, args.touch_day)

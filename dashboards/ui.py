@@ -11,12 +11,14 @@ import io
 import re
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import streamlit as st
 
 from dashboards import data
+from dashboards.charts import with_brand_names
 from nlp.taxonomy import load_taxonomy
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -53,6 +55,26 @@ def label_names(kind: str) -> dict[str, str]:
     extra = {"pain_point": config.nlp.extra_pain_points, "motive": config.nlp.extra_motives}.get(kind, [])
     names.update({c.id: getattr(c, "label", None) or c.id for c in extra})
     return names
+
+
+def comparison(filters: data.Filters, kind: str, what: str) -> pd.DataFrame:
+    """A category comparison (data.category_comparison) with brand names, labels and a verdict; shows the
+    slice note, and stops the page with a message when nothing in range carries the category."""
+    names = label_names(kind)
+    with st.spinner(f"Comparing {what}..."):
+        frame, slice_note = data.category_comparison(filters, kind, tuple(names))
+    note(slice_note)
+    if frame["posts"].sum() == 0:
+        st.info(f"No {what} in the selected range. Widen the dates or the filters.")
+        st.stop()
+    config = data.project().config
+    frame = with_brand_names(frame, config).assign(label=frame["category"].map(names))
+    frame["verdict"] = np.select(
+        [frame["significant"] & (frame["gap"] > 0), frame["significant"] & (frame["gap"] < 0)],
+        ["higher (significant)", "lower (significant)"],
+        "not significant",
+    )
+    return frame
 
 
 def category_ids(kind: str) -> tuple[str, ...]:

@@ -3,7 +3,6 @@ for against what the brand's own posts offer."""
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from dashboards import charts, data, ui
@@ -15,18 +14,7 @@ config = data.project().config
 names = ui.label_names("motive")
 brand_names = charts.brand_names(config)
 
-with st.spinner("Comparing motives..."):
-    frame, slice_note = data.category_comparison(filters, "motive", tuple(names))
-ui.note(slice_note)
-frame = charts.with_brand_names(frame, config).assign(label=lambda f: f["category"].map(names))
-if frame["posts"].sum() == 0:
-    st.info("No motives in the selected range. Widen the dates or the filters.")
-    st.stop()
-frame["verdict"] = np.select(
-    [frame["significant"] & (frame["gap"] > 0), frame["significant"] & (frame["gap"] < 0)],
-    ["higher (significant)", "lower (significant)"],
-    "not significant",
-)
+frame = ui.comparison(filters, "motive", "motives")
 shown = frame[frame.groupby("category")["posts"].transform("sum") > 0]
 
 st.header("Motives per 1,000 mentions", anchor=False)

@@ -15,18 +15,7 @@ filters = ui.filters_or_stop(
 config = data.project().config
 names = ui.label_names("pain_point")
 
-with st.spinner("Comparing pain points..."):
-    frame, slice_note = data.category_comparison(filters, "pain_point", tuple(names))
-ui.note(slice_note)
-frame = charts.with_brand_names(frame, config).assign(label=lambda f: f["category"].map(names))
-if frame["posts"].sum() == 0:
-    st.info("No pain points in the selected range. Widen the dates or the filters.")
-    st.stop()
-frame["verdict"] = np.select(
-    [frame["significant"] & (frame["gap"] > 0), frame["significant"] & (frame["gap"] < 0)],
-    ["higher (significant)", "lower (significant)"],
-    "not significant",
-)
+frame = ui.comparison(filters, "pain_point", "pain points")
 frame["cell_text"] = frame["rate_per_1000"].map(lambda v: "" if np.isnan(v) else f"{v:.0f}") + np.where(
     frame["significant"] & (frame["gap"] > 0),
     " ▲",
