@@ -293,8 +293,8 @@ def _normalise_one(
         "is_brand_account": brand is not None,
         "brand_account_of": brand,
         "rating": optional("rating", parse_float),
-        "edited_at": None,
-        "is_deleted": False,
+        "edited_at": optional("edited_at", lambda v: None if v is None else parse_timestamp(v, tz)),
+        "is_deleted": bool(optional("is_deleted", parse_bool)),
         "query": envelope["query"],
         "fetched_at": fetched_at,
     }

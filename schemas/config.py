@@ -81,7 +81,7 @@ FIELD_TARGETS = (
     "native_id", "text", "created_at", "author", "author_name", "url", "reply_to", "language",
     "title", "rating", "likes", "reposts", "replies", "views", "author_followers",
     "author_following", "author_post_count", "author_created_at", "author_verified", "author_bio",
-    "source",
+    "source", "edited_at", "is_deleted",
 )  # fmt: skip
 
 
@@ -113,7 +113,104 @@ class FileSource(_Strict):
         return value
 
 
-Source = Annotated[FileSource, Field(discriminator="kind")]
+class LiveSource(_Strict):
+    """What every live connector shares (docs/connectors.md). Credentials are never written here: only the
+    names of the environment variables (or the Airflow Connection) that hold them."""
+
+    name: Annotated[str, Field(pattern=IDENTIFIER, description="Source id written to posts.source.")]
+    enabled: bool = True
+    queries: list[str] | None = Field(
+        None, description="Search terms; default: every brand's name and aliases (hashtags where the source has them)."
+    )
+    base_url: str | None = Field(
+        None, pattern=r"^https?://", description="API root, to use a mirror or a local test server."
+    )
+    conn_id: str | None = Field(
+        None, description="Airflow Connection holding the credentials (login/password/extra), if not env vars."
+    )
+    backfill_days: int = Field(3, ge=0, le=365, description="How far back the first run of a query reaches.")
+    max_pages: int = Field(10, ge=1, le=1000, description="Pages fetched per query and run at most.")
+    rate_per_minute: float = Field(30, gt=0, le=6000, description="Request budget of this source.")
+    timeout_s: float = Field(20, gt=0, le=300, description="Timeout of one request.")
+    max_retries: int = Field(4, ge=0, le=10, description="Retries of a 429, 5xx or timed-out request.")
+
+
+class MastodonSource(LiveSource):
+    """Mastodon hashtag timelines and public search across instances."""
+
+    kind: Literal["mastodon"]
+    instances: list[str] = Field(
+        default_factory=lambda: ["mastodon.social"], description="Instance host names to query."
+    )
+    hashtags: list[str] | None = Field(None, description="Tags without '#'; default: the brands' hashtags.")
+    search: bool = Field(True, description="Also use /api/v2/search for the queries (a token may be needed).")
+    token_env: str | None = Field("MASTODON_TOKEN", description="Env var with an access token (optional).")
+
+
+class BlueskySource(LiveSource):
+    """Bluesky searchPosts with an app-password session, plus a bounded Jetstream firehose read."""
+
+    kind: Literal["bluesky"]
+    handle_env: str = Field("BLUESKY_HANDLE", description="Env var with the account handle.")
+    app_password_env: str = Field("BLUESKY_APP_PASSWORD", description="Env var with an app password.")
+    jetstream_url: str | None = Field(
+        "wss://jetstream2.us-east.bsky.network/subscribe", description="Jetstream endpoint; null: no firehose."
+    )
+    jetstream_max_events: int = Field(5000, ge=1, description="Events read from Jetstream per run at most.")
+    jetstream_max_seconds: float = Field(60, gt=0, description="Seconds Jetstream is read per run at most.")
+
+
+class HackerNewsSource(LiveSource):
+    """Hacker News stories and comments through the Algolia search API (no credentials)."""
+
+    kind: Literal["hackernews"]
+    tags: str = Field("(story,comment)", description="Algolia tags filter.")
+
+
+class RedditSource(LiveSource):
+    """Reddit search and subreddit listings through the official OAuth API."""
+
+    kind: Literal["reddit"]
+    subreddits: list[str] = Field(default_factory=list, description="Subreddits whose new posts are read too.")
+    client_id_env: str = Field("REDDIT_CLIENT_ID", description="Env var with the app's client id.")
+    client_secret_env: str = Field("REDDIT_CLIENT_SECRET", description="Env var with the app's secret.")
+    user_agent: str = Field("listening/0.1 (competitor listening)", description="User-Agent Reddit requires.")
+
+
+class RssSource(LiveSource):
+    """Any RSS or Atom feed (news search feeds, blogs, brand newsrooms)."""
+
+    kind: Literal["rss"]
+    feeds: list[Annotated[str, Field(pattern=r"^https?://")]] = Field(min_length=1, description="Feed URLs.")
+
+
+class AppStoreApp(_Strict):
+    id: str = Field(pattern=r"^[0-9]+$", description="Apple app id (the number in the App Store URL).")
+    countries: list[str] = Field(default_factory=lambda: ["us"], description="Store countries (ISO 3166 alpha-2).")
+
+
+class AppStoreSource(LiveSource):
+    """Apple App Store customer reviews (the public JSON review RSS), per app and country."""
+
+    kind: Literal["appstore"]
+    apps: list[AppStoreApp] = Field(min_length=1)
+
+
+class YouTubeSource(LiveSource):
+    """YouTube comment threads of configured videos or channels (Data API v3, API key)."""
+
+    kind: Literal["youtube"]
+    videos: list[str] = Field(default_factory=list, description="Video ids.")
+    channels: list[str] = Field(default_factory=list, description="Channel ids (comments on all their videos).")
+    api_key_env: str = Field("YOUTUBE_API_KEY", description="Env var with the API key.")
+
+
+LIVE_SOURCES = (MastodonSource, BlueskySource, HackerNewsSource, RedditSource, RssSource, AppStoreSource, YouTubeSource)
+Source = Annotated[
+    FileSource | MastodonSource | BlueskySource | HackerNewsSource | RedditSource | RssSource | AppStoreSource
+    | YouTubeSource,
+    Field(discriminator="kind"),
+]
 
 
 class Storage(_Strict):
