@@ -1,15 +1,18 @@
 """
 ### listening_ingest
 
-Sources -> raw -> posts. One mapped task per enabled source lands its records in the raw layer,
-normalises them to `posts` (Great Expectations validates every write) and quarantines what cannot be
-used, with the reason. `publish` then emits the `listening_posts` asset, which schedules
-`listening_enrich`. The same steps run without Airflow: `listening ingest`.
+Sources -> raw -> posts. One mapped task per enabled source (file exports and live connectors:
+docs/connectors.md) lands its records in the raw layer, normalises them to `posts` (Great Expectations
+validates every write) and quarantines what cannot be used, with the reason. A live source without
+credentials is skipped with the reason; one that is down fails its own task, not the others.
+`publish` then emits the `listening_posts` asset for what landed, which schedules `listening_enrich`.
+The same steps run without Airflow: `listening ingest [--source NAME] [--since ...] [--until ...]`.
 """
 
 from __future__ import annotations
 
 from airflow.sdk import dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from pipelines import ingest
 from pipelines.assets import DAG_DEFAULTS, layer_assets
@@ -29,16 +32,26 @@ def listening_ingest():
     def plan_sources() -> list[str]:
         return ingest.enabled_sources(open_project())
 
-    @task(map_index_template="{{ source_name }}")
+    @task(map_index_template="{{ source_name }}", max_active_tis_per_dagrun=4)
     def ingest_source(source: str) -> dict:
         get_current_context()["source_name"] = source  # names the mapped task instance in the UI
-        return ingest.ingest_summary(ingest.ingest_source(open_project(), source))
+        result = ingest.ingest_summary(ingest.ingest_source(open_project(), source))
+        if "skipped" in result:
+            raise AirflowSkipException(f"{source}: {result['skipped']}")
+        return result
 
-    @task(outlets=[ASSETS["posts"]])
+    @task(outlets=[ASSETS["posts"]], trigger_rule="all_done")
     def publish(results: list[dict]) -> dict:
-        return ingest.combine_summaries(results)
+        return ingest.combine_summaries(r for r in results if r)
 
-    publish(ingest_source.expand(source=plan_sources()))
+    @task
+    def all_sources_ok() -> None:
+        """Runs only when no source failed: a failed source leaves this upstream_failed, so the run
+        fails loudly even though ``publish`` delivered what the other sources landed."""
+
+    results = ingest_source.expand(source=plan_sources())
+    publish(results)
+    results >> all_sources_ok()
 
 
 listening_ingest()

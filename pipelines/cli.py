@@ -48,20 +48,59 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _moment(value: str | None):
+    """--since/--until: an ISO date (midnight UTC) or date-time (UTC unless it has an offset)."""
+    import datetime as dt
+
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise SystemExit(
+            f"{value!r} is not an ISO date or date-time (e.g. 2026-11-01 or 2026-11-01T06:00)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from pipelines.connectors.http import SourceError
     from pipelines.ingest import enabled_sources, ingest_source
 
     project = _project(args)
     names = [args.source] if args.source else enabled_sources(project)
-    results = []
-    for name in names:
-        started = time.perf_counter()
-        result = ingest_source(project, name)
-        result.pop("batches", None)
-        result["seconds"] = round(time.perf_counter() - started, 2)
-        results.append(result)
+    since, until = _moment(args.since), _moment(args.until)
+    results, failed = [], []
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, transient=True, console=_stderr_console()) as progress:
+        for name in names:
+            task = progress.add_task(f"{name}: starting")
+
+            def report(query: str, landed: int, task=task, name=name) -> None:
+                progress.update(task, description=f"{name}: {query!r} landed {landed} records")
+
+            started = time.perf_counter()
+            try:
+                result = ingest_source(project, name, since, until, progress=report)
+            except SourceError as exc:  # one source down does not stop the others
+                failed.append(name)
+                result = {"source": name, "error": str(exc)}
+            result.pop("batches", None)
+            result["seconds"] = round(time.perf_counter() - started, 2)
+            results.append(result)
+            progress.remove_task(task)
     _print(results)
-    return 0
+    if failed:
+        print(f"failed: {', '.join(failed)} (see 'error' above)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def _parse_mapping(pairs: list[str]) -> dict[str, str]:
@@ -246,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="land and normalise configured sources")
     p.add_argument("--source", help="only this source")
+    p.add_argument("--since", help="live sources: start of the window (ISO; default: the high-water mark)")
+    p.add_argument("--until", help="live sources: end of the window (ISO; default: now)")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("import", help="import a CSV/JSONL/Parquet export with a column mapping")

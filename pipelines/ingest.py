@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -341,7 +342,11 @@ def _expand(project: Project, pattern: str) -> list[Path]:
 
 
 def ingest_live(
-    project: Project, source: LiveSource, since: dt.datetime | None = None, until: dt.datetime | None = None
+    project: Project,
+    source: LiveSource,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    progress: Callable[[str, int], None] | None = None,
 ) -> dict:
     """Every query of a live source: land its window in raw (high-water mark moves on), then normalise."""
     connector = connector_for(project, source)
@@ -356,13 +361,23 @@ def ingest_live(
         window = window_for(project, source, query, since, until, now)
         raw_paths.append(land_live(project, connector, query, window))
         write_mark(project, source.name, query, window.until)
+        if progress:
+            progress(query, int(storage_meta(project, raw_paths[-1]).get("records", 0)))
     summary = _ingest_batches(project, raw_paths, label=f"source {source.name}")
     return {"source": source.name, "queries": len(raw_paths), "requests": connector.http.requests,
             "retries": connector.http.retries, **summary}  # fmt: skip
 
 
+def storage_meta(project: Project, raw_path: str) -> dict:
+    return project.storage.read_json(raw_path.replace(".jsonl.gz", ".meta.json"))
+
+
 def ingest_source(
-    project: Project, name: str, since: dt.datetime | None = None, until: dt.datetime | None = None
+    project: Project,
+    name: str,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    progress: Callable[[str, int], None] | None = None,
 ) -> dict:
     """Fetch (or read) one configured source into raw, then normalise it into posts."""
     source = project.config.source(name)
@@ -370,7 +385,7 @@ def ingest_source(
         log.warning("source %s is disabled in the config; nothing to do", name)
         return {"source": name, "skipped": "disabled"}
     if source.kind != "file":
-        return ingest_live(project, source, since, until)
+        return ingest_live(project, source, since, until, progress)
     spec = FileSpec.from_config(source, project.config.timezone)
     raw_paths = [land_file(project, path, spec) for path in _expand(project, source.path)]
     summary = _ingest_batches(project, raw_paths, label=f"source {name}")

@@ -98,3 +98,45 @@ def test_weekly_digest_dag(dagbag):
     source = Path(dag.fileloc).read_text(encoding="utf-8")
     assert len(source.splitlines()) < 80 and "build_digest(" in source
     assert callable(build_digest)
+
+
+@pytest.mark.slow
+def test_ingest_dag_maps_live_sources_one_down_does_not_stop_the_others(dagbag, tmp_path, monkeypatch):
+    """Through Airflow: a live source served by a local fake API lands its posts; a source whose server
+    is down fails its own task (and the run), and the posts of the other are still published."""
+    import socket
+
+    import yaml
+    from airflow.utils.db import resetdb
+
+    from pipelines.project import open_project
+    from tests.conftest import write_project
+    from tests.fake_apis import hackernews
+
+    now = pendulum.now("UTC")
+    fake = hackernews.Fake(
+        [hackernews.record(i, now - pendulum.duration(minutes=30 * i + 5)) for i in range(60)]
+    )
+    fake.start()
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    fast = {"rate_per_minute": 6000, "timeout_s": 1, "max_retries": 1}
+    sources = [hackernews.source(fake.url) | fast, hackernews.source(dead) | fast | {"name": "hn_down"}]
+    config = write_project(tmp_path / "live", sources=sources)
+    monkeypatch.setenv("LISTENING_CONFIG", str(config))
+    resetdb()
+    try:
+        run = dagbag.dags["listening_ingest"].test()
+    finally:
+        fake.stop()
+    states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+    assert run.state == "failed"
+    assert states[("ingest_source", 0)] == "success" and states[("ingest_source", 1)] == "failed"
+    assert states[("publish", -1)] == "success"
+    project = open_project(config)
+    posts = duckdb.execute(
+        f"SELECT COUNT(*) FROM read_parquet('{project.storage.parquet_glob('posts')}') WHERE source = 'hn'"
+    ).fetchall()[0][0]
+    assert posts == 60
+    assert yaml.safe_load(config.read_text())["sources"][0]["kind"] == "hackernews"
