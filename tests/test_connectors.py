@@ -146,3 +146,15 @@ def test_missing_credentials_skip_the_source(live, monkeypatch):
     result = ingest_source(project, name)
     assert "skipped" in result and any(key in result["skipped"] for key in module.ENV)
     assert not fake.requests
+
+
+def test_the_wait_the_server_asks_for():
+    from pipelines.connectors.http import _server_wait, retry_after_seconds
+
+    assert retry_after_seconds("12") == 12.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+    assert retry_after_seconds("soon") is None
+    assert _server_wait({"Retry-After": "3", "X-RateLimit-Reset": "99"}) == 3.0
+    assert _server_wait({"x-ratelimit-reset": "7"}) == 7.0  # Reddit: seconds until the reset
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)
+    assert 25 <= _server_wait({"X-RateLimit-Reset": later.isoformat()}) <= 30  # Mastodon: a time

@@ -1,7 +1,8 @@
 """A polite, robust HTTP client for the live connectors (standard library only).
 
 * a request budget per source (``rate_per_minute``): requests are spaced, never bursty;
-* 429 and 503 honour ``Retry-After`` (seconds or an HTTP date), capped at ``max_wait_s``;
+* 429 and 503 honour ``Retry-After`` (seconds or an HTTP date), else ``X-RateLimit-Reset``, capped at
+  ``max_wait_s``;
 * 5xx, timeouts and dropped connections are retried with exponential backoff and full jitter;
 * 401/403 fail at once with a message that says the credentials were rejected; other 4xx fail at once;
 * every failure is a ``SourceError`` naming the source and the URL (query strings with secrets are
@@ -76,6 +77,27 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def _server_wait(headers: dict[str, str]) -> float | None:
+    """How long the server asks us to wait: Retry-After, else X-RateLimit-Reset (Mastodon sends an ISO
+    time, Reddit seconds until the reset)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    wait = retry_after_seconds(lowered.get("retry-after"))
+    reset = lowered.get("x-ratelimit-reset")
+    if wait is not None or not reset:
+        return wait
+    try:
+        return max(0.0, float(reset))
+    except ValueError:
+        pass
+    try:
+        import datetime as dt
+
+        when = dt.datetime.fromisoformat(reset.replace("Z", "+00:00"))
+        return max(0.0, when.timestamp() - time.time())
+    except ValueError:
+        return None
+
+
 @dataclass
 class Http:
     """One source's HTTP client; ``sleep`` and ``rng`` are injectable so tests do not wait."""
@@ -131,7 +153,7 @@ class Http:
                     raise SourceError(
                         f"{self.source}: {_safe(url)} answered {status}: {body.strip()[:200]}"
                     ) from None
-                wait = retry_after_seconds(reply_headers.get("Retry-After")) if status in (429, 503) else None
+                wait = _server_wait(reply_headers) if status in (429, 503) else None
                 reason = f"HTTP {status}"
             except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
                 wait, reason = None, f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
