@@ -32,8 +32,9 @@ at or after the window's ``until``, after ``jetstream_max_events`` events (all e
 not) or after ``jetstream_max_seconds``; an unexpected close reconnects from the last ``time_us`` read (at
 most ``max_retries`` times) and what was read is kept either way. Kept events:
 
-* "create"/"update" whose ``record.text`` contains a brand term (case-insensitive); an update sets
-  ``edited_at`` to the event time, so it replaces the earlier version of the post;
+* "create"/"update" whose ``record.text`` contains a brand term (case-insensitive), and updates of posts
+  kept before (an edit that removes the mention); an update sets ``edited_at`` to the event time, so it
+  replaces the earlier version of the post;
 * "delete" of a post seen earlier in the same read or already among this source's posts. A delete event
   has no text: ``fields`` takes the text and creation time of the post it deletes (from the same batch or
   the posts layer) and marks it ``is_deleted`` (``edited_at`` = deletion time, so it wins the merge).
@@ -258,10 +259,12 @@ class Bluesky(Connector):
                         matched.add(self._uri(event))
                         kept += 1
                         yield event
-                    elif self._is_delete(event):
-                        if known is None and self._uri(event) not in matched:
+                    elif self._is_delete(event) or self._commit(event).get("operation") == "update":
+                        # a deletion, or an edit that no longer names a brand, of a post we have
+                        uri = self._uri(event)
+                        if known is None and uri not in matched:
                             known = self._known_uris()
-                        if self._uri(event) in matched or self._uri(event) in (known or ()):
+                        if uri in matched or uri in (known or ()):
                             kept += 1
                             yield event
                     if events >= source.jetstream_max_events:
