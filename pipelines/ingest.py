@@ -357,12 +357,18 @@ def ingest_live(
         return {"source": source.name, "skipped": str(exc)}
     now = _now()
     raw_paths = []
-    for query in connector.queries():
-        window = window_for(project, source, query, since, until, now)
-        raw_paths.append(land_live(project, connector, query, window))
-        write_mark(project, source.name, query, window.until)
-        if progress:
-            progress(query, int(storage_meta(project, raw_paths[-1]).get("records", 0)))
+    try:
+        for query in connector.queries():
+            window = window_for(project, source, query, since, until, now)
+            raw_paths.append(land_live(project, connector, query, window))
+            write_mark(project, source.name, query, window.until)
+            if progress:
+                progress(query, int(storage_meta(project, raw_paths[-1]).get("records", 0)))
+    except Exception:
+        # The queries that did land moved their marks: make their posts now, then fail loudly.
+        if raw_paths:
+            _ingest_batches(project, raw_paths, label=f"source {source.name} (before the failure)")
+        raise
     summary = _ingest_batches(project, raw_paths, label=f"source {source.name}")
     return {"source": source.name, "queries": len(raw_paths), "requests": connector.http.requests,
             "retries": connector.http.retries, **summary}  # fmt: skip

@@ -158,3 +158,30 @@ def test_the_wait_the_server_asks_for():
     assert _server_wait({"x-ratelimit-reset": "7"}) == 7.0  # Reddit: seconds until the reset
     later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)
     assert 25 <= _server_wait({"X-RateLimit-Reset": later.isoformat()}) <= 30  # Mastodon: a time
+
+
+def test_queries_landed_before_a_failure_still_become_posts(project_factory):
+    """A source fails loudly when one query keeps failing, but the queries it landed before are posts."""
+    from pipelines.ingest import ingest_source
+    from tests.fake_apis import Reply, hackernews
+
+    class HalfDown(hackernews.Fake):
+        def handle(self, request):
+            if request.arg("query") == "Kvik":
+                return Reply(500, b"down")
+            return super().handle(request)
+
+    now = dt.datetime.now(dt.UTC)
+    fake = HalfDown([hackernews.record(i, now - dt.timedelta(minutes=30 * i + 5)) for i in range(10)]).start()
+    config = hackernews.source(fake.url) | {
+        "queries": ["Korvo", "Kvik"],
+        "max_retries": 1,
+        "rate_per_minute": 6000,
+    }
+    project = project_factory("half-down", sources=[config])
+    try:
+        with pytest.raises(SourceError, match="hn: .*still failing"):
+            ingest_source(project, "hn")
+    finally:
+        fake.stop()
+    assert len(posts_of(project, "hn")) == 10
