@@ -192,3 +192,32 @@ def test_fields_fall_back_to_text_display_and_display_name(project_factory):
     assert mapped["text"] == "Korvo & friends\nsecond line"
     assert mapped["author"] == mapped["author_name"] == "@viewer1"
     assert mapped["created_at"] == fake_youtube.stamp(ago(5)) and mapped["replies"] == 0
+
+
+def test_a_video_with_comments_disabled_is_skipped_not_a_key_failure(project_factory, monkeypatch):
+    from pipelines.ingest import ingest_source
+    from tests.fake_apis import Reply
+    from tests.fake_apis import youtube as fake_youtube
+
+    class Disabled(fake_youtube.Fake):
+        def handle(self, request):
+            if request.arg("videoId") == "off":
+                body = {"error": {"code": 403, "errors": [{"reason": "commentsDisabled"}],
+                                  "message": "The video identified by the videoId parameter has disabled comments."}}  # fmt: skip
+                return Reply.json(body, 403)
+            return super().handle(request)
+
+    now = dt.datetime.now(dt.UTC)
+    fake = Disabled(
+        [fake_youtube.record(i, now - dt.timedelta(minutes=20 * i + 5)) for i in range(5)]
+    ).start()
+    for key, value in fake_youtube.ENV.items():
+        monkeypatch.setenv(key, value)
+    config = fake_youtube.source(fake.url) | {"rate_per_minute": 6000}
+    config["videos"] = ["off", *config.get("videos", [])]
+    project = project_factory("yt-disabled", sources=[config])
+    try:
+        result = ingest_source(project, config["name"])
+    finally:
+        fake.stop()
+    assert result["posts"] == 5

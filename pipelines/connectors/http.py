@@ -28,7 +28,14 @@ USER_AGENT = "listening/0.1 (+https://github.com/; competitor listening)"
 
 
 class SourceError(RuntimeError):
-    """A source that is down, refuses us or answers nonsense; the message is for the user."""
+    """A source that is down, refuses us or answers nonsense; the message is for the user. ``status`` and
+    ``detail`` (the start of the error body) let a connector tell reasons apart (e.g. a YouTube 403 for
+    disabled comments from one for a bad key)."""
+
+    def __init__(self, message: str, status: int | None = None, detail: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
 
 
 class CredentialsError(SourceError):
@@ -142,16 +149,18 @@ class Http:
                     return Response(reply.status, dict(reply.headers.items()), reply.read(), url, self.source)
             except urllib.error.HTTPError as exc:
                 status, reply_headers = exc.code, dict(exc.headers.items()) if exc.headers else {}
-                body = exc.read()[:300].decode("utf-8", "replace") if exc.fp else ""
+                body = exc.read()[:4000].decode("utf-8", "replace") if exc.fp else ""
                 if status in (401, 403):
                     raise CredentialsError(
                         f"{self.source}: {_safe(url)} answered {status}: credentials missing or rejected "
-                        f"(check the keys named in docs/connectors.md). {body.strip()[:160]}"
+                        f"(check the keys named in docs/connectors.md). {body.strip()[:160]}",
+                        status,
+                        body,
                     ) from None
                 retryable = status == 429 or status >= 500
                 if not retryable:
                     raise SourceError(
-                        f"{self.source}: {_safe(url)} answered {status}: {body.strip()[:200]}"
+                        f"{self.source}: {_safe(url)} answered {status}: {body.strip()[:200]}", status, body
                     ) from None
                 wait = _server_wait(reply_headers) if status in (429, 503) else None
                 reason = f"HTTP {status}"

@@ -24,20 +24,23 @@ here), and a new reply to a thread older than the pages read is not seen.
 Quota: every commentThreads call costs 1 unit of the project's 10,000 units a day (the default; Google
 Cloud console -> YouTube Data API v3 -> quotas); a run costs at most ``max_pages`` units per query. A
 spent quota answers 403 ``quotaExceeded``; a video whose comments are disabled answers 403
-``commentsDisabled``; both surface as a rejected-credentials failure of the run (remove such a video
-from the config). The key travels in the query string: the HTTP client never logs query strings, and
+``commentsDisabled``: such a video is skipped with a warning (the other queries go on), while a spent
+quota or a bad key fails the run. The key travels in the query string: the HTTP client never logs query strings, and
 every error raised here is scrubbed of the key as well.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 
 from pipelines.connectors.base import Connector, Window, html_to_text, register
 from pipelines.connectors.http import MalformedResponse, SourceError
 
 PAGE_SIZE = 100
+
+log = logging.getLogger(__name__)
 
 
 @register
@@ -71,8 +74,12 @@ class YouTube(Connector):
             try:
                 body = self.http.get_json(f"{self.base_url}/commentThreads", page)
             except SourceError as exc:  # the client strips query strings; make sure, whatever the message
+                if exc.status == 403 and "commentsDisabled" in exc.detail:
+                    # One video with comments turned off is not a broken key: skip it, keep the others.
+                    log.warning("%s: comments are disabled on %s; skipped", self.source.name, query)
+                    return
                 if key in str(exc):
-                    raise type(exc)(str(exc).replace(key, "<api key>")) from None
+                    raise type(exc)(str(exc).replace(key, "<api key>"), exc.status) from None
                 raise
             if not isinstance(body, dict) or not isinstance(body.get("items"), list):
                 raise MalformedResponse(
