@@ -1,11 +1,13 @@
 """
 ### listening_ingest
 
-Sources -> raw -> posts. One mapped task per enabled source (file exports and live connectors:
-docs/connectors.md) lands its records in the raw layer, normalises them to `posts` (Great Expectations
-validates every write) and quarantines what cannot be used, with the reason. A live source without
-credentials is skipped with the reason; one that is down fails its own task, not the others.
-`publish` then emits the `listening_posts` asset for what landed, which schedules `listening_enrich`.
+Sources -> raw -> posts. `plan` lists the work: one mapped `land` task per (live source, query) and
+per file source (docs/connectors.md). Each lands its records in the raw layer (a live query its window,
+once; its high-water mark moves on); `normalise` turns every landed batch into `posts` (Great
+Expectations validates every write) and quarantines what cannot be used, with the reason. A live
+source without credentials is skipped with the reason; a query whose source is down fails its own task,
+not the others. `publish` emits the `listening_posts` asset for what landed, which schedules
+`listening_enrich`, and `all_sources_ok` marks the run failed if anything failed.
 The same steps run without Airflow: `listening ingest [--source NAME] [--since ...] [--until ...]`.
 """
 
@@ -29,29 +31,32 @@ ASSETS = layer_assets(open_project())
 )
 def listening_ingest():
     @task
-    def plan_sources() -> list[str]:
-        return ingest.enabled_sources(open_project())
+    def plan() -> list[dict]:
+        return ingest.plan_work(open_project())
 
-    @task(map_index_template="{{ source_name }}", max_active_tis_per_dagrun=4)
-    def ingest_source(source: str) -> dict:
-        get_current_context()["source_name"] = source  # names the mapped task instance in the UI
-        result = ingest.ingest_summary(ingest.ingest_source(open_project(), source))
-        if "skipped" in result:
-            raise AirflowSkipException(f"{source}: {result['skipped']}")
-        return result
+    @task(map_index_template="{{ work_name }}", max_active_tis_per_dagrun=ingest.PARALLEL_QUERIES)
+    def land(item: dict) -> dict:
+        get_current_context()["work_name"] = " ".join(filter(None, (item["source"], item.get("query"))))
+        if item.get("skipped"):
+            raise AirflowSkipException(f"{item['source']}: {item['skipped']}")
+        return ingest.land_work(open_project(), item)
 
-    @task(outlets=[ASSETS["posts"]], trigger_rule="all_done")
+    @task(trigger_rule="all_done")
+    def normalise(landed: list[dict]) -> list[dict]:
+        return ingest.normalise_landed(open_project(), landed)
+
+    @task(outlets=[ASSETS["posts"]])
     def publish(results: list[dict]) -> dict:
-        return ingest.combine_summaries(r for r in results if r)
+        return ingest.combine_summaries(results)
 
     @task
     def all_sources_ok() -> None:
-        """Runs only when no source failed: a failed source leaves this upstream_failed, so the run
-        fails loudly even though ``publish`` delivered what the other sources landed."""
+        """Runs only when no source failed: a failed (source, query) leaves this upstream_failed, so the
+        run fails loudly even though ``publish`` delivered what the others landed."""
 
-    results = ingest_source.expand(source=plan_sources())
-    publish(results)
-    results >> all_sources_ok()
+    landed = land.expand(item=plan())
+    publish(normalise(landed))
+    landed >> all_sources_ok()
 
 
 listening_ingest()

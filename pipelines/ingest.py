@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,7 +27,7 @@ from pipelines.connectors.base import (
     write_mark,
 )
 from pipelines.connectors.file_import import FileImportError, check_mapping, read_file
-from pipelines.connectors.http import CredentialsError
+from pipelines.connectors.http import CredentialsError, Http
 from pipelines.contracts import to_arrow, violations
 from pipelines.identity import Pseudonymiser, content_id, pseudonym_key
 from pipelines.normalise import BrandAccounts, FieldError, normalise_envelopes
@@ -372,6 +372,62 @@ def ingest_live(
     summary = _ingest_batches(project, raw_paths, label=f"source {source.name}")
     return {"source": source.name, "queries": len(raw_paths), "requests": connector.http.requests,
             "retries": connector.http.retries, **summary}  # fmt: skip
+
+
+# Mapped tasks of one Airflow run that may fetch from the same source at once (listening_ingest).
+PARALLEL_QUERIES = 4
+
+
+def plan_work(project: Project) -> list[dict]:
+    """What ``listening_ingest`` maps over: one item per (live source, query) and one per file source. A
+    live source without credentials is one item carrying the reason it is skipped."""
+    items: list[dict] = []
+    for name in enabled_sources(project):
+        source = project.config.source(name)
+        if source.kind == "file":
+            items.append({"source": name, "query": None})
+            continue
+        connector = connector_for(project, source)
+        try:
+            connector.check()
+        except CredentialsError as exc:
+            items.append({"source": name, "query": None, "skipped": str(exc)})
+            continue
+        items.extend({"source": name, "query": query} for query in connector.queries())
+    return items
+
+
+def land_work(project: Project, item: dict) -> dict:
+    """One mapped task. A file source is read and normalised whole. A live (source, query) lands its
+    window (once) and moves its mark; ``normalise_landed`` makes the posts. Queries of one source that
+    run in parallel share its request budget (each gets rate_per_minute / PARALLEL_QUERIES)."""
+    source = project.config.source(item["source"])
+    if source.kind == "file":
+        return ingest_summary(ingest_source(project, source.name)) | {"normalised": True}
+    share = max(1, min(PARALLEL_QUERIES, sum(1 for _ in connector_for(project, source).queries())))
+    http = Http(source.name, rate_per_minute=source.rate_per_minute / share, timeout_s=source.timeout_s,
+                max_retries=source.max_retries)  # fmt: skip
+    connector = connector_for(project, source, http)
+    window = window_for(project, source, item["query"], None, None, _now())
+    raw_path = land_live(project, connector, item["query"], window)
+    write_mark(project, source.name, item["query"], window.until)
+    return {"source": source.name, "query": item["query"], "raw_path": raw_path,
+            "requests": http.requests, "retries": http.retries}  # fmt: skip
+
+
+def normalise_landed(project: Project, landed: Iterable[dict | None]) -> list[dict]:
+    """Posts from every batch the mapped tasks landed: one normalisation per live source (so one writer
+    per posts partition); file sources were normalised when read. Failed tasks left nothing here."""
+    landed = [item for item in landed if item]
+    results = [item for item in landed if item.get("normalised")]
+    by_source: dict[str, list[str]] = {}
+    for item in landed:
+        if "raw_path" in item:
+            by_source.setdefault(item["source"], []).append(item["raw_path"])
+    for name, paths in sorted(by_source.items()):
+        summary = _ingest_batches(project, paths, label=f"source {name}")
+        results.append(ingest_summary({"source": name, "queries": len(paths), **summary}))
+    return results
 
 
 def storage_meta(project: Project, raw_path: str) -> dict:

@@ -102,8 +102,9 @@ def test_weekly_digest_dag(dagbag):
 
 @pytest.mark.slow
 def test_ingest_dag_maps_live_sources_one_down_does_not_stop_the_others(dagbag, tmp_path, monkeypatch):
-    """Through Airflow: a live source served by a local fake API lands its posts; a source whose server
-    is down fails its own task (and the run), and the posts of the other are still published."""
+    """Through Airflow, one mapped task per (source, query): a live source served by a local fake API
+    lands its posts; a source whose server is down fails its own task (and the run); one without keys is
+    skipped; the posts of the first are still published."""
     import socket
 
     import yaml
@@ -122,7 +123,13 @@ def test_ingest_dag_maps_live_sources_one_down_does_not_stop_the_others(dagbag, 
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
     fast = {"rate_per_minute": 6000, "timeout_s": 1, "max_retries": 1}
-    sources = [hackernews.source(fake.url) | fast, hackernews.source(dead) | fast | {"name": "hn_down"}]
+    reddit = {"name": "reddit", "kind": "reddit", "subreddits": ["groceries"]}  # no keys in the environment
+    sources = [
+        hackernews.source(fake.url) | fast,
+        hackernews.source(dead) | fast | {"name": "hn_down"},
+        reddit,
+    ]
+    monkeypatch.delenv("REDDIT_CLIENT_ID", raising=False)
     config = write_project(tmp_path / "live", sources=sources)
     monkeypatch.setenv("LISTENING_CONFIG", str(config))
     resetdb()
@@ -132,8 +139,9 @@ def test_ingest_dag_maps_live_sources_one_down_does_not_stop_the_others(dagbag, 
         fake.stop()
     states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
     assert run.state == "failed"
-    assert states[("ingest_source", 0)] == "success" and states[("ingest_source", 1)] == "failed"
-    assert states[("publish", -1)] == "success"
+    assert [states[("land", i)] for i in range(3)] == ["success", "failed", "skipped"]
+    assert states[("normalise", -1)] == states[("publish", -1)] == "success"
+    assert states[("all_sources_ok", -1)] == "upstream_failed"
     project = open_project(config)
     posts = duckdb.execute(
         f"SELECT COUNT(*) FROM read_parquet('{project.storage.parquet_glob('posts')}') WHERE source = 'hn'"
