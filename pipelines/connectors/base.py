@@ -60,6 +60,18 @@ def html_to_text(value: str | None) -> str:
     return re.sub(r"[ \t]+", " ", re.sub(r"\n{3,}", "\n\n", text)).strip()
 
 
+def parse_time(value: object) -> dt.datetime | None:
+    """An ISO 8601 time as the APIs send it (``2026-11-20T08:01:02Z``, offsets allowed) in UTC; None when
+    it is missing or unreadable (the record is then skipped or quarantined by the caller)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return utc(moment)
+
+
 def utc(value: dt.datetime) -> dt.datetime:
     return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 

@@ -55,7 +55,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 
-from pipelines.connectors.base import Connector, Window, register
+from pipelines.connectors.base import Connector, Window, parse_time, register
 from pipelines.connectors.http import USER_AGENT, MalformedResponse, SourceError, _safe
 from pipelines.normalise import FieldError
 
@@ -64,16 +64,6 @@ log = logging.getLogger(__name__)
 SEARCH_LIMIT = 100  # searchPosts allows 1..100
 JETSTREAM_QUERY = "jetstream"
 POST_COLLECTION = "app.bsky.feed.post"
-
-
-def _parse_time(value: object) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
 def _time_us(moment: dt.datetime) -> int:
@@ -168,7 +158,7 @@ class Bluesky(Connector):
         if not isinstance(post, dict):
             return None
         record = post.get("record") if isinstance(post.get("record"), dict) else {}
-        times = [t for t in (_parse_time(record.get("createdAt")), _parse_time(post.get("indexedAt"))) if t]
+        times = [t for t in (parse_time(record.get("createdAt")), parse_time(post.get("indexedAt"))) if t]
         return min(times) if times else None
 
     # -- Jetstream -------------------------------------------------------------------------------------

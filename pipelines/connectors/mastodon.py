@@ -52,13 +52,12 @@ Credentials: optional access token (any scope, ``read:search`` suffices for sear
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 import urllib.parse
 from collections.abc import Iterator
 
-from pipelines.connectors.base import Connector, Window, html_to_text, register
+from pipelines.connectors.base import Connector, Window, html_to_text, parse_time, register
 from pipelines.connectors.http import MalformedResponse
 
 log = logging.getLogger(__name__)
@@ -73,16 +72,6 @@ def _host(instance: str) -> str:
     if "://" in value:
         value = urllib.parse.urlsplit(value).netloc
     return value.strip("/").lower()
-
-
-def _time(value: object) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _status(record: dict) -> dict:
@@ -189,10 +178,10 @@ class Mastodon(Connector):
             if not statuses:
                 return
             for record in statuses:
-                moment = _time(_status(record).get("created_at")) if isinstance(record, dict) else None
+                moment = parse_time(_status(record).get("created_at")) if isinstance(record, dict) else None
                 if moment is None or moment in window:
                     yield record  # unreadable ones too: quarantined with the reason at normalisation
-            times = [_time(r.get("created_at")) if isinstance(r, dict) else None for r in statuses]
+            times = [parse_time(r.get("created_at")) if isinstance(r, dict) else None for r in statuses]
             last = statuses[-1]
             if by_offset:  # search: stop once a whole page is older than the window (order may be by rank)
                 if all(t is not None and t < window.since for t in times):

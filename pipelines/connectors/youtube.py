@@ -35,7 +35,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterator
 
-from pipelines.connectors.base import Connector, Window, html_to_text, register
+from pipelines.connectors.base import Connector, Window, html_to_text, parse_time, register
 from pipelines.connectors.http import MalformedResponse, SourceError
 
 PAGE_SIZE = 100
@@ -139,13 +139,4 @@ def _moment(comment: object) -> dt.datetime | None:
     """``publishedAt`` (the API answers ``2024-05-01T12:00:00Z``) as a UTC datetime; None if unreadable."""
     if not isinstance(comment, dict) or not isinstance(comment.get("snippet"), dict):
         return None
-    value = comment["snippet"].get("publishedAt")
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
+    return parse_time(comment["snippet"].get("publishedAt"))
