@@ -26,6 +26,8 @@ _LAYOUTS = (
 )  # fmt: skip
 _EPOCH_RE = re.compile(r"^\d{9,13}(\.\d+)?$")
 _MAX_FUTURE = dt.timedelta(days=1)
+# Longer than any social post or review (Reddit allows 40,000); past this it is a dump, not a post.
+MAX_TEXT_CHARS = 100_000
 
 
 class FieldError(ValueError):
@@ -250,6 +252,8 @@ def _normalise_one(
     text = required("text")
     if not isinstance(text, str):
         text = json.dumps(text, ensure_ascii=False) if isinstance(text, dict | list) else str(text)
+    if len(text) > MAX_TEXT_CHARS:
+        raise FieldError(f"text: {len(text):,} characters, over the {MAX_TEXT_CHARS:,} a post may have")
     created_raw = required("created_at")
     try:
         created_at = parse_timestamp(created_raw, tz, date_format)

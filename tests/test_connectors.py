@@ -185,3 +185,39 @@ def test_queries_landed_before_a_failure_still_become_posts(project_factory):
     finally:
         fake.stop()
     assert len(posts_of(project, "hn")) == 10
+
+
+def test_huge_and_non_object_records_are_quarantined_with_the_reason(project_factory):
+    """A 'post' far longer than any post, and a record that is not a JSON object, lose nothing silently."""
+    import json
+
+    from pipelines.ingest import ingest_source
+    from tests.fake_apis import Reply, hackernews
+
+    class Odd(hackernews.Fake):
+        def handle(self, request):
+            reply = super().handle(request)
+            body = json.loads(reply.body)
+            body["hits"].append("a bare string where an object belongs")
+            return Reply.json(body)
+
+    now = dt.datetime.now(dt.UTC)
+    huge = hackernews.record(1, now - dt.timedelta(minutes=10), text="Korvo " + "x" * 200_000)
+    fake = Odd([hackernews.record(0, now - dt.timedelta(minutes=5)), huge]).start()
+    project = project_factory("odd", sources=[hackernews.source(fake.url) | {"rate_per_minute": 6000}])
+    try:
+        result = ingest_source(project, "hn")
+    finally:
+        fake.stop()
+    rows = (
+        duckdb.connect()
+        .execute(
+            f"SELECT stage, reason FROM read_parquet('{project.storage.path('quarantine')}/**/*.parquet') ORDER BY 1"
+        )
+        .fetchall()
+    )
+    assert rows == [
+        ("import", "not a JSON object"),
+        ("normalise", "text: 200,006 characters, over the 100,000 a post may have"),
+    ]
+    assert result["posts"] == 1 and result["quarantined"] == 2
