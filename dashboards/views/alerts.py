@@ -22,7 +22,7 @@ with st.spinner("Looking for spikes..."):
     daily = charts.with_brand_names(data.volume_and_share(filters, "day"), config)
 ui.note(slice_note)
 marks = charts.with_brand_names(found, config) if not found.empty else found
-st.altair_chart(charts.spike_chart(daily, marks, config), width="stretch")
+ui.chart(charts.spike_chart(daily, marks, config), daily.drop(columns=["ours"]), "daily_mentions")
 if found.empty:
     st.success("No spikes in the selected range: every brand stayed within its usual range.")
     st.stop()
