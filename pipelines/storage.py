@@ -72,13 +72,29 @@ class Storage:
     def read_json(self, path: str) -> dict:
         return json.loads(self.read_bytes(path))
 
-    def read_parquet(self, path: str) -> pa.Table:
+    def read_parquet(self, path: str, filters=None, columns: list[str] | None = None) -> pa.Table:
+        """A Parquet file as a table (optionally filtered / some columns).
+
+        Local files are read by path. pyarrow 26 reading through a Python file object with its thread
+        pool can abort the interpreter at exit ("terminate called without an active exception"), so
+        other filesystems read through the handle single-threaded."""
+        if self.is_local:
+            return pq.read_table(path, filters=filters, columns=columns)
         with self.fs.open(path, "rb") as handle:
-            return pq.read_table(handle)
+            return pq.read_table(handle, filters=filters, columns=columns, use_threads=False)
+
+    def parquet_rows(self, path: str) -> int:
+        if self.is_local:
+            return pq.read_metadata(path).num_rows
+        with self.fs.open(path, "rb") as handle:
+            return pq.ParquetFile(handle).metadata.num_rows
 
     def read_parquet_metadata(self, path: str) -> dict[str, str]:
-        with self.fs.open(path, "rb") as handle:
-            meta = pq.read_schema(handle).metadata or {}
+        if self.is_local:
+            meta = pq.read_schema(path).metadata or {}
+        else:
+            with self.fs.open(path, "rb") as handle:
+                meta = pq.read_schema(handle).metadata or {}
         return {k.decode(): v.decode() for k, v in meta.items()}
 
     def read_jsonl_gz(self, path: str) -> Iterator[dict]:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 from pipelines.project import Project
 from schemas.tables import MART_BRAND_KPIS, MARTS, THEMES
@@ -83,8 +82,7 @@ def _read(project: Project, name: str, flt: ds.Expression | None = None, columns
             table = THEMES.empty()
             return table.filter(flt) if flt is not None else table
         raise DigestError(f"mart {name} is missing under {storage.uri('marts')}: run `listening marts` first")
-    with storage.fs.open(path, "rb") as handle:
-        return pq.read_table(handle, filters=flt, columns=columns)
+    return storage.read_parquet(path, filters=flt, columns=columns)
 
 
 def _all_slices() -> ds.Expression:

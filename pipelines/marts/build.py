@@ -23,7 +23,6 @@ from dataclasses import asdict
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from pipelines.marts.facts import Settings, enriched_source, open_facts
 from pipelines.marts.metrics import MART_BUILDERS, unanswered
@@ -163,8 +162,7 @@ def _summary(project: Project, started: float, *, mode: str, rows: dict[str, int
     if rows is None:
         rows = {}
         for name in MART_BUILDERS:
-            with storage.fs.open(storage.mart_path(name), "rb") as handle:
-                rows[name] = pq.ParquetFile(handle).metadata.num_rows
+            rows[name] = storage.parquet_rows(storage.mart_path(name))
     elapsed = time.perf_counter() - started
     log.info("marts %s in %.1f s", mode, elapsed)
     return {"marts": rows, "mode": mode, "seconds": round(elapsed, 2)}
