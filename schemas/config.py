@@ -120,13 +120,15 @@ class LiveSource(_Strict):
     name: Annotated[str, Field(pattern=IDENTIFIER, description="Source id written to posts.source.")]
     enabled: bool = True
     queries: list[str] | None = Field(
-        None, description="Search terms; default: every brand's name and aliases (hashtags where the source has them)."
+        None,
+        description="Search terms; default: every brand's name and aliases (hashtags where the source has them).",
     )
     base_url: str | None = Field(
         None, pattern=r"^https?://", description="API root, to use a mirror or a local test server."
     )
     conn_id: str | None = Field(
-        None, description="Airflow Connection holding the credentials (login/password/extra), if not env vars."
+        None,
+        description="Airflow Connection holding the credentials (login/password/extra), if not env vars.",
     )
     backfill_days: int = Field(3, ge=0, le=365, description="How far back the first run of a query reaches.")
     max_pages: int = Field(10, ge=1, le=1000, description="Pages fetched per query and run at most.")
@@ -154,7 +156,8 @@ class BlueskySource(LiveSource):
     handle_env: str = Field("BLUESKY_HANDLE", description="Env var with the account handle.")
     app_password_env: str = Field("BLUESKY_APP_PASSWORD", description="Env var with an app password.")
     jetstream_url: str | None = Field(
-        "wss://jetstream2.us-east.bsky.network/subscribe", description="Jetstream endpoint; null: no firehose."
+        "wss://jetstream2.us-east.bsky.network/subscribe",
+        description="Jetstream endpoint; null: no firehose.",
     )
     jetstream_max_events: int = Field(5000, ge=1, description="Events read from Jetstream per run at most.")
     jetstream_max_seconds: float = Field(60, gt=0, description="Seconds Jetstream is read per run at most.")
@@ -171,7 +174,9 @@ class RedditSource(LiveSource):
     """Reddit search and subreddit listings through the official OAuth API."""
 
     kind: Literal["reddit"]
-    subreddits: list[str] = Field(default_factory=list, description="Subreddits whose new posts are read too.")
+    subreddits: list[str] = Field(
+        default_factory=list, description="Subreddits whose new posts are read too."
+    )
     client_id_env: str = Field("REDDIT_CLIENT_ID", description="Env var with the app's client id.")
     client_secret_env: str = Field("REDDIT_CLIENT_SECRET", description="Env var with the app's secret.")
     user_agent: str = Field("listening/0.1 (competitor listening)", description="User-Agent Reddit requires.")
@@ -186,7 +191,9 @@ class RssSource(LiveSource):
 
 class AppStoreApp(_Strict):
     id: str = Field(pattern=r"^[0-9]+$", description="Apple app id (the number in the App Store URL).")
-    countries: list[str] = Field(default_factory=lambda: ["us"], description="Store countries (ISO 3166 alpha-2).")
+    countries: list[str] = Field(
+        default_factory=lambda: ["us"], description="Store countries (ISO 3166 alpha-2)."
+    )
 
 
 class AppStoreSource(LiveSource):
@@ -201,13 +208,29 @@ class YouTubeSource(LiveSource):
 
     kind: Literal["youtube"]
     videos: list[str] = Field(default_factory=list, description="Video ids.")
-    channels: list[str] = Field(default_factory=list, description="Channel ids (comments on all their videos).")
+    channels: list[str] = Field(
+        default_factory=list, description="Channel ids (comments on all their videos)."
+    )
     api_key_env: str = Field("YOUTUBE_API_KEY", description="Env var with the API key.")
 
 
-LIVE_SOURCES = (MastodonSource, BlueskySource, HackerNewsSource, RedditSource, RssSource, AppStoreSource, YouTubeSource)
+LIVE_SOURCES = (
+    MastodonSource,
+    BlueskySource,
+    HackerNewsSource,
+    RedditSource,
+    RssSource,
+    AppStoreSource,
+    YouTubeSource,
+)
 Source = Annotated[
-    FileSource | MastodonSource | BlueskySource | HackerNewsSource | RedditSource | RssSource | AppStoreSource
+    FileSource
+    | MastodonSource
+    | BlueskySource
+    | HackerNewsSource
+    | RedditSource
+    | RssSource
+    | AppStoreSource
     | YouTubeSource,
     Field(discriminator="kind"),
 ]
