@@ -26,6 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import streamlit as st
+from scipy.special import ndtr
 
 from pipelines.marts import stats
 from pipelines.marts.evidence import evidence_posts
@@ -86,6 +87,11 @@ class Filters:
     @property
     def complete(self) -> bool:
         return bool(self.brands and self.sources and self.languages)
+
+
+def monday(day: dt.date) -> dt.date:
+    """Start of the ISO week holding ``day`` (week rows are keyed by it)."""
+    return day - dt.timedelta(days=day.weekday())
 
 
 def _bind(sql: str, params: dict) -> dict:
@@ -167,7 +173,7 @@ def mart_rows(name: str, filters: Filters, period: str = "day", pairs: bool = Fa
     where, note = slice_sql(filters, pairs)
     start = filters.start
     if period == "week":
-        start = start - dt.timedelta(days=start.weekday())
+        start = monday(start)
     sql = f"""
         SELECT {columns} FROM read_parquet($path)
         WHERE period = $period AND period_start BETWEEN $start AND $end
@@ -261,7 +267,7 @@ def volume_and_share(filters: Filters, period: str) -> pd.DataFrame:
         FROM grid g LEFT JOIN v USING (period_start, brand_id)
         ORDER BY g.period_start, g.brand_id
     """
-    start = filters.start if period == "day" else filters.start - dt.timedelta(days=filters.start.weekday())
+    start = filters.start if period == "day" else monday(filters.start)
     params = _params(filters, path=mart_path("mart_brand_kpis"), period=period)
     params["start"] = start
     return query(sql, **params)
@@ -357,7 +363,7 @@ def category_trend(filters: Filters, kind: str, category: str) -> pd.DataFrame:
     params = _params(
         filters, path=mart_path(CATEGORY_MARTS[kind]), kpis=mart_path("mart_brand_kpis"), category=category
     )
-    params["start"] = filters.start - dt.timedelta(days=filters.start.weekday())
+    params["start"] = monday(filters.start)
     return query(sql, **params)
 
 
@@ -523,17 +529,17 @@ def themes(filters: Filters) -> pd.DataFrame:
         ORDER BY period_start DESC, novel DESC, posts DESC, theme_id
     """
     params = _params(filters, path=path)
-    params["start"] = filters.start - dt.timedelta(days=filters.start.weekday())
+    params["start"] = monday(filters.start)
     return query(sql, **params)
 
 
 def weeks_in_range(filters: Filters) -> list[dt.date]:
     """Mondays of the ISO weeks that overlap the range, newest first."""
-    monday = filters.end - dt.timedelta(days=filters.end.weekday())
+    week = monday(filters.end)
     weeks = []
-    while monday + dt.timedelta(days=6) >= filters.start:
-        weeks.append(monday)
-        monday -= dt.timedelta(days=7)
+    while week + dt.timedelta(days=6) >= filters.start:
+        weeks.append(week)
+        week -= dt.timedelta(days=7)
     return weeks
 
 
@@ -681,15 +687,8 @@ def movements(filters: Filters, week: dt.date, pain_names: dict[str, str], limit
         )
         pains = list(r.top_pain_points)
         top = f"; top pain point: {pain_names.get(pains[0], pains[0])}" if pains else ""
-        rows.append((brand_id, f"spike:{metric}", 2 * stats_norm_sf(r.score),
+        rows.append((brand_id, f"spike:{metric}", 2 * float(ndtr(-abs(r.score))),  # a two-sided p, on one scale with the tests
                      f"{'volume' if metric == 'volume' else 'negative-share'} spike on {r.period_start:%a %d %b}: "
                      f"{what} (z = {r.score:.1f}){more}{top}."))  # fmt: skip
     frame = pd.DataFrame(rows, columns=["brand_id", "kind", "p_value", "text"])
     return frame.sort_values(["p_value", "brand_id", "kind"]).head(limit).reset_index(drop=True)
-
-
-def stats_norm_sf(z: float) -> float:
-    """One-sided tail of the standard normal (to rank spikes with tests on one scale)."""
-    from scipy.special import ndtr
-
-    return float(ndtr(-abs(z)))

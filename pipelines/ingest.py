@@ -164,7 +164,7 @@ def land_file(project: Project, path: Path, spec: FileSpec) -> str:
         _quarantine_rows("import", spec.source, batch_id, bad, fetched),
     )
     raw_path = storage.raw_batch_path(spec.source, fetched.date().isoformat(), batch_id)
-    storage.write_json(raw_path.replace(".jsonl.gz", ".meta.json"), {
+    storage.write_json(meta_path(raw_path), {
         "kind": "file", "file": str(path), "sha256": hashlib.sha256(data).hexdigest(),
         "mapping": spec.mapping, "format": spec.fmt, "timezone": spec.timezone,
         "encoding": result.encoding, "date_format": spec.date_format, "warnings": result.warnings,
@@ -212,7 +212,7 @@ def land_live(project: Project, connector: Connector, query: str, window: Window
     write_quarantine(storage, "import", source.name, batch_id,
                      _quarantine_rows("import", source.name, batch_id, bad, fetched))  # fmt: skip
     raw_path = storage.raw_batch_path(source.name, fetched.date().isoformat(), batch_id)
-    storage.write_json(raw_path.replace(".jsonl.gz", ".meta.json"), {
+    storage.write_json(meta_path(raw_path), {
         "kind": source.kind, "connector": source.kind, "query": query, "since": window.since.isoformat(),
         "until": window.until.isoformat(), "mapping": IDENTITY_MAPPING, "timezone": "UTC",
         "records": len(envelopes), "rejected": len(bad), "fetched_at": fetched.isoformat(),
@@ -250,7 +250,7 @@ def _connector_fields(project: Project, meta: dict, source: str, envelopes: list
 def normalise_batch(project: Project, raw_path: str, pseudonymiser: Pseudonymiser) -> tuple[list[dict], dict]:
     """Normalise one raw batch; write its quarantine; return (posts rows, counts)."""
     storage = project.storage
-    meta = storage.read_json(raw_path.replace(".jsonl.gz", ".meta.json"))
+    meta = storage_meta(project, raw_path)
     envelopes = list(storage.read_jsonl_gz(raw_path))
     batch_id = Path(raw_path).name.removesuffix(".jsonl.gz")
     source = (
@@ -393,7 +393,8 @@ def plan_work(project: Project) -> list[dict]:
         except CredentialsError as exc:
             items.append({"source": name, "query": None, "skipped": str(exc)})
             continue
-        items.extend({"source": name, "query": query} for query in connector.queries())
+        queries = connector.queries()
+        items.extend({"source": name, "query": query, "queries": len(queries)} for query in queries)
     return items
 
 
@@ -404,7 +405,7 @@ def land_work(project: Project, item: dict) -> dict:
     source = project.config.source(item["source"])
     if source.kind == "file":
         return ingest_summary(ingest_source(project, source.name)) | {"normalised": True}
-    share = max(1, min(PARALLEL_QUERIES, sum(1 for _ in connector_for(project, source).queries())))
+    share = max(1, min(PARALLEL_QUERIES, int(item.get("queries", 1))))
     http = Http(source.name, rate_per_minute=source.rate_per_minute / share, timeout_s=source.timeout_s,
                 max_retries=source.max_retries)  # fmt: skip
     connector = connector_for(project, source, http)
@@ -430,8 +431,13 @@ def normalise_landed(project: Project, landed: Iterable[dict | None]) -> list[di
     return results
 
 
+def meta_path(raw_path: str) -> str:
+    """The ``.meta.json`` that describes a raw batch."""
+    return raw_path.replace(".jsonl.gz", ".meta.json")
+
+
 def storage_meta(project: Project, raw_path: str) -> dict:
-    return project.storage.read_json(raw_path.replace(".jsonl.gz", ".meta.json"))
+    return project.storage.read_json(meta_path(raw_path))
 
 
 def ingest_source(
