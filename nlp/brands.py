@@ -142,7 +142,8 @@ class BrandLinker:
                 start, end = offsets[core_start], offsets[core_end - 1] + 1
                 found.setdefault((start, end), Mention(brand_id, text[start:end], start, end, kind))
         found.update(self._hashtag_parts(text, found))
-        excluded = {b for b, pattern in self._exclude.items() if pattern.search(folded)}
+        named = {m.brand_id for m in found.values()}
+        excluded = {b for b in named & self._exclude.keys() if self._exclude[b].search(folded)}
         return sorted(
             (m for m in found.values() if m.brand_id not in excluded), key=lambda m: (m.start, m.end)
         )

