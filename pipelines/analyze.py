@@ -18,7 +18,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from nlp.enrich import nlp_columns, process
+from nlp.enrich import label_texts
+from nlp.models import require_models
+from nlp.parallel import worker_count
 from nlp.pipeline import pipeline
 from pipelines.connectors.file_import import detect_format
 from pipelines.project import Project
@@ -63,17 +65,31 @@ def read_batches(path: Path, fmt: str, batch_rows: int) -> Iterator[pa.Table]:
             yield pa.Table.from_pandas(frame, preserve_index=False)
 
 
+def _estimated_rows(path: Path, fmt: str) -> int:
+    """Rows in the input: exact for Parquet, about one per 100 bytes for text formats."""
+    if path.is_file() and detect_format(path, fmt) == "parquet":
+        return pq.ParquetFile(path).metadata.num_rows
+    return path.stat().st_size // 100 if path.is_file() else 0
+
+
 def analyze_file(project: Project, input_path: Path, output: Path, text_column: str,
                  id_column: str | None = None, brand_config: Path | None = None, fmt: str = "auto",
-                 batch_rows: int = 2048, progress: bool = True, mode: str | None = None) -> dict:  # fmt: skip
+                 batch_rows: int = 2048, progress: bool = True, mode: str | None = None,
+                 workers: int | None = None) -> dict:  # fmt: skip
     """Label every row of ``input_path``; returns counts and where the output went."""
     config = project.config
     if mode:
         config = config.model_copy(update={"nlp": config.nlp.model_copy(update={"mode": mode})})
+    if workers is not None:
+        config = config.model_copy(update={"nlp": config.nlp.model_copy(update={"workers": workers})})
     if brand_config is not None:
         brands = load_config(brand_config)
         config = config.model_copy(update={"brands": brands.brands, "languages": brands.languages})
-    nlp = pipeline(config, project.base_dir)
+    workers = worker_count(config, _estimated_rows(input_path, fmt))
+    if workers > 1:
+        require_models(config, project.base_dir)  # fail before reading anything; workers load the models
+    else:
+        pipeline(config, project.base_dir)
     schema = ENRICHED_POSTS.with_metadata()
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
@@ -93,8 +109,8 @@ def analyze_file(project: Project, input_path: Path, output: Path, text_column: 
                 raise ConfigError(f"--id-column {id_column!r} is not in {input_path.name}")
             texts = [t if isinstance(t, str) else ("" if t is None else str(t))
                      for t in table.column(text_column).to_pylist()]  # fmt: skip
-            docs = process(texts, [None] * len(texts), [None] * len(texts), nlp)
-            columns = nlp_columns(docs, [None] * len(texts))
+            none = [None] * len(texts)
+            columns = label_texts(config, project.base_dir, texts, none, none, workers)
             out = table
             for name in NLP_OUTPUT:
                 field = schema.field(name)

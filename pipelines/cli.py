@@ -253,6 +253,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     result = analyze_file(
         project, Path(args.input), Path(args.output), args.text_column, args.id_column,
         Path(args.brand_config) if args.brand_config else None, args.format, mode=args.mode,
+        workers=args.workers,
     )  # fmt: skip
     _print(result)
     return 0
@@ -357,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, help="output .parquet")
     p.add_argument("--format", default="auto", choices=["auto", "csv", "jsonl", "parquet"])
     p.add_argument("--mode", choices=["default", "fast"], help="override nlp.mode")
+    p.add_argument(
+        "--workers", type=int, help="processes that label in parallel (override nlp.workers; 1 = none)"
+    )
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("eval", help="evaluate every NLP task on the gold set and ../shared/data")

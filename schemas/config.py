@@ -289,6 +289,13 @@ class NLP(_Strict):
     )
     max_tokens: int = Field(256, ge=16, le=512, description="Longer texts are truncated and flagged.")
     batch_size: int = Field(32, ge=1, le=1024, description="Texts per encoder batch (sorted by length).")
+    workers: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Processes that label posts in parallel: 0 = one per CPU core for inputs of "
+        "5,000 posts or more (each loads its own copy of the models), 1 = in the calling process.",
+    )
     tasks: dict[Literal["sentiment", "emotion", "formality"], TaskModel] = Field(
         default_factory=dict,
         description="Optional fine-tuned models that replace the built-in heads for these tasks.",
