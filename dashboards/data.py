@@ -336,6 +336,10 @@ def category_comparison(
     frame["p_value"] = stats.two_proportion_p(
         frame["posts"], frame["mentions"], frame["competitor_posts"], frame["competitor_mentions"]
     )
+    # As in the marts: a category no selected brand had in the window (and this brand not in the one
+    # before) is no test, so it does not enlarge the BH family.
+    untested = (frame["posts"] + frame["competitor_posts"] == 0) & (frame["posts_prev"] == 0)
+    frame.loc[untested, "p_value"] = np.nan
     frame["q_value"] = stats.benjamini_hochberg(frame["p_value"])
     frame["significant"] = (frame["q_value"] < SIGNIFICANCE).fillna(False).astype(bool)
     return frame, note
