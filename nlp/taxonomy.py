@@ -17,6 +17,7 @@ import yaml
 TAXONOMY_DIR = Path(__file__).with_name("taxonomy")
 DATA_DIR = Path(__file__).with_name("data")
 TRAIN_DIR = DATA_DIR / "train"
+TONE_DIR = DATA_DIR / "tone"  # general-domain posts labelled for tone only
 
 
 @dataclass(frozen=True)
