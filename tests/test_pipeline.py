@@ -194,13 +194,16 @@ def test_demo_patterns_in_the_comparison_marts(built_demo):
     pairs = _mart(project, "mart_pain_point_gaps",
                   f"{total} AND period_start = DATE '{surge}' AND pain_point = 'delays' AND brand_id = 'kvik'")  # fmt: skip
     assert {r["competitor_id"] for r in pairs if r["significant"] and r["gap"] > 0} >= {"korvo", "zesta"}
-    # Kvik's negative share rose that week, and switching away from Kvik is the top named flow.
-    kpi = _mart(
-        project,
-        "mart_brand_kpis",
-        f"{total} AND period = 'week' AND period_start = DATE '{surge}' AND brand_id = 'kvik'",
-    )[0]
-    assert kpi["negative_share_change_pts"] > 0
+    # Kvik's negative mentions more than tripled that week (the texts are the same complaints posted more
+    # often, so its negative *share* barely moves: +3 points in the demo's own labels, within the noise of
+    # any classifier), and switching away from Kvik is the top named flow.
+    weeks = {
+        r["period_start"]: r
+        for r in _mart(project, "mart_brand_kpis", f"{total} AND period = 'week' AND brand_id = 'kvik'")
+    }
+    surge_week = weeks[dt.date(2026, 9, 28)]
+    assert surge_week["negative"] > 3 * weeks[dt.date(2026, 9, 21)]["negative"]
+    assert max(weeks.values(), key=lambda r: r["negative"]) is surge_week
     flows = _mart(project, "mart_switching", f"{total} AND period = 'week' AND period_start = DATE '{surge}'")
     named = [r for r in flows if "unknown" not in (r["from_brand"], r["to_brand"])]
     assert max(named, key=lambda r: r["posts"])["from_brand"] == "kvik"

@@ -7,7 +7,8 @@ languages) are used. Nothing here reads a clock: the same marts give the same co
 Significant movements: every week-over-week change below is tested with the two-proportion z-test
 (pooled) of ``pipelines.marts.stats``, the p-values of all of them are adjusted together with
 Benjamini-Hochberg (one family per digest), and a change is a movement when ``q < 0.05`` and it is at
-least as large as its minimum effect (``MIN_EFFECT``). Spikes (``mart_spikes``, robust z-scores over a
+least as large as its minimum effect (``MIN_EFFECT``); a pain-point or motive movement also rests on
+at least ``MIN_POSTS`` posts (this week's, or last week's for a fall). Spikes (``mart_spikes``, robust z-scores over a
 28-day baseline) are movements by their own test and come first.
 """
 
@@ -37,6 +38,9 @@ MIN_EFFECT = {
     "negative_share": 2.0,
     "share_of_voice": 1.0,
 }
+# Fewest posts a pain-point or motive movement rests on: the pooled z-test overstates a handful of posts
+# against a large competitor base (5 of 49 mentions against 7 of 1,000 reads as z 4.2).
+MIN_POSTS = 10
 QUOTE_POOL = 50  # most engaged posts behind a movement the quotes are picked from
 UNMET_MOTIVE_PTS = -10.0  # motive gap (brand mix - audience mix) at or below this is an unmet motive
 NEW_THEME_GROWTH = 0.5  # a theme growing at least this much (50 %) week over week is emerging
@@ -180,6 +184,7 @@ def _candidates(week: WeekData, labels: Labels) -> list[dict]:
                 "z": _z(r["posts"], r["mentions"], r["posts_prev"], prev),
                 "p": float(two_proportion_p(r["posts"], r["mentions"], r["posts_prev"], prev)),
                 "evidence": r["evidence"], "sentiment": "negative" if kind == "pain_point" else None,
+                "posts": r["posts"] if r["rate_change"] > 0 else r["posts_prev"],
                 "title": f"{brand}: {label.lower() if kind == 'pain_point' else label.lower() + ' motive'} "
                          f"{'rising' if r['rate_change'] > 0 else 'falling'}",
                 "numbers": (f"{num(r['rate_per_1000'])} per 1,000 mentions ({num(r['posts'])} of "
@@ -200,7 +205,7 @@ def _candidates(week: WeekData, labels: Labels) -> list[dict]:
             "kind": "pain_gap", "brand_id": r["brand_id"], "label": r["pain_point"], "label_name": label,
             "effect": r["gap"],
             "z": _z(r["posts"], r["mentions"], r["competitor_posts"], r["competitor_mentions"]),
-            "p": r["p_value"], "evidence": r["evidence"], "sentiment": "negative",
+            "p": r["p_value"], "evidence": r["evidence"], "sentiment": "negative", "posts": r["posts"],
             "title": f"{brand}: {label.lower()} well above competitors",
             "numbers": (f"{num(r['rate_per_1000'])} per 1,000 mentions ({num(r['posts'])} of {num(r['mentions'])}; "
                         f"last week {num(r['posts_prev'])} posts, {num(r['rate_prev'])} per 1,000) against "
@@ -268,6 +273,7 @@ def movements(project, week, labels, masker, candidates) -> list[dict]:
     tested = [
         c for c in candidates
         if c["q"] is not None and c["q"] < ALPHA and _ok(c["effect"]) and abs(c["effect"]) >= MIN_EFFECT[c["kind"]]
+        and c.get("posts", MIN_POSTS) >= MIN_POSTS
     ]  # fmt: skip
     tested.sort(key=lambda c: (-abs(c["z"]), c["brand_id"], c["kind"], c["label"] or ""))
     seen, unique = set(), []
