@@ -13,6 +13,7 @@ import atexit
 import logging
 import multiprocessing
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -40,16 +41,22 @@ def worker_count(config: ProjectConfig, posts: int) -> int:
 
 def _init(config_json: str, base: str, mode: str, threads: int) -> None:
     global _worker_nlp
+    config = ProjectConfig.model_validate_json(config_json)
     # Each worker has its share of the cores: ONNX Runtime, BLAS and the tokenizer stay within it.
     os.environ["LISTENING_ENCODER_THREADS"] = str(threads)
     os.environ["TOKENIZERS_PARALLELISM"] = "true" if threads > 1 else "false"
+    if not config.nlp.tasks and "torch" not in sys.modules:
+        # The built-in pipeline runs on ONNX Runtime and NumPy; spaCy's thinc imports PyTorch only
+        # because it is installed (about 400 MB a process). Only user task models (nlp.tasks) need it.
+        sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` an ImportError
+        os.environ["TRANSFORMERS_NO_ADVISORY_WARNINGS"] = "1"
     from threadpoolctl import threadpool_limits
 
     from nlp.pipeline import pipeline
 
     threadpool_limits(threads)
 
-    _worker_nlp = pipeline(ProjectConfig.model_validate_json(config_json), Path(base), mode)
+    _worker_nlp = pipeline(config, Path(base), mode)
 
 
 def _label(texts: list[str], declared: list[str | None], author_brands: list[str | None]) -> dict[str, list]:
