@@ -15,6 +15,7 @@ divided by that scale, so ``tokens @ W.T`` are the per-token contributions the e
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from functools import cache
@@ -57,13 +58,34 @@ def load_session(runtime: Path):
 
 @cache
 def _fast_tokenizer(runtime: Path, max_tokens: int):
-    """The tokenizer's Rust core, truncating at ``max_tokens`` (the transformers wrapper costs ~60 us a text)."""
+    """The tokenizer's Rust core, truncating at ``max_tokens`` (the transformers wrapper costs ~60 us a text).
+
+    Only this one tokenizer is loaded per process: a 250k-piece vocabulary costs about 300 MB in each
+    instance, so the special and padding ids come from it too (:func:`token_ids`), not from transformers.
+    """
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(runtime / "tokenizer.json"))
     tokenizer.no_padding()
     tokenizer.enable_truncation(max_tokens)
     return tokenizer
+
+
+@cache
+def token_ids(runtime: Path, max_tokens: int) -> tuple[list[int], int]:
+    """(sorted special-token ids, padding id) of the runtime tokenizer.
+
+    The padding id is the one transformers saved with the tokenizer (``tokenizer_config.json``
+    ``pad_token``), else ``<pad>``, else 0 (padded positions are masked, so any id serves).
+    """
+    tokenizer = _fast_tokenizer(runtime, max_tokens)
+    special = sorted(i for i, token in tokenizer.get_added_tokens_decoder().items() if token.special)
+    config = runtime / "tokenizer_config.json"
+    pad_token = json.loads(config.read_text(encoding="utf-8")).get("pad_token") if config.is_file() else None
+    if isinstance(pad_token, dict):  # older transformers save AddedToken dicts
+        pad_token = pad_token.get("content")
+    pad = tokenizer.token_to_id(pad_token or "<pad>")
+    return special, 0 if pad is None else pad
 
 
 def _tokenize(runtime: Path, texts: list[str], prefix: str, max_tokens: int):
@@ -92,13 +114,11 @@ def _content(ids: np.ndarray, offsets: np.ndarray, prefix_len: int, special: lis
 
 class TransformerEncoder:
     def __init__(self, runtime: Path, max_tokens: int = 256, batch_size: int = 32):
-        self.tokenizer = load_tokenizer(runtime)
         self.session = load_session(runtime)
         self.max_tokens = max_tokens
         self.batch_size = batch_size
         self.runtime = runtime
-        self.special = sorted(self.tokenizer.all_special_ids)
-        self.pad = self.tokenizer.pad_token_id
+        self.special, self.pad = token_ids(runtime, max_tokens)
 
     def encode(self, texts: list[str]) -> Encoded:
         n = len(texts)
@@ -129,12 +149,11 @@ class TransformerEncoder:
 
 class StaticEncoder:
     def __init__(self, runtime: Path, max_tokens: int = 256):
-        self.tokenizer = load_tokenizer(runtime)
         self.vectors = _static_vectors(runtime)
         self.weights = np.load(runtime / STATIC_WEIGHTS_FILE)
         self.max_tokens = max_tokens
         self.runtime = runtime
-        self.special = sorted(self.tokenizer.all_special_ids)
+        self.special, _ = token_ids(runtime, max_tokens)
 
     def encode(self, texts: list[str]) -> Encoded:
         n = len(texts)

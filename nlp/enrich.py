@@ -21,7 +21,6 @@ import pyarrow as pa
 from nlp.credibility import credibility
 from nlp.heads import heads_path
 from nlp.parallel import label_parallel, worker_count
-from nlp.pipeline import pipeline
 from nlp.themes import build_themes
 from pipelines.contracts import conform
 from pipelines.posts import posts_partitions
@@ -127,6 +126,8 @@ def label_texts(config: ProjectConfig, base: Path, texts: list[str], declared: l
     """The NLP columns of ``texts``: in this process, or in ``workers`` processes (see nlp.parallel)."""
     if workers > 1 and texts:
         return label_parallel(config, base, config.nlp.mode, workers, texts, declared, author_brands)
+    from nlp.pipeline import pipeline  # here, not at the top: a parent of workers never loads spaCy
+
     return nlp_columns(process(texts, declared, author_brands, pipeline(config, base)), author_brands)
 
 

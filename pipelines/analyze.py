@@ -21,7 +21,6 @@ import pyarrow.parquet as pq
 from nlp.enrich import label_texts
 from nlp.models import require_models
 from nlp.parallel import worker_count
-from nlp.pipeline import pipeline
 from pipelines.connectors.file_import import detect_format
 from pipelines.project import Project
 from schemas.config import ConfigError, load_config
@@ -89,6 +88,8 @@ def analyze_file(project: Project, input_path: Path, output: Path, text_column: 
     if workers > 1:
         require_models(config, project.base_dir)  # fail before reading anything; workers load the models
     else:
+        from nlp.pipeline import pipeline  # only here: with workers, this process never loads spaCy
+
         pipeline(config, project.base_dir)
     schema = ENRICHED_POSTS.with_metadata()
     output.parent.mkdir(parents=True, exist_ok=True)
