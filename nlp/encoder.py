@@ -53,6 +53,9 @@ def load_session(runtime: Path):
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    # No arena: it keeps the largest batch's buffers for the life of the process (measured: ~110 MB
+    # less per process on 4,000 posts, same speed); shapes vary with every batch anyway.
+    options.enable_cpu_mem_arena = False
     return ort.InferenceSession(str(runtime / ONNX_FILE), options, providers=["CPUExecutionProvider"])
 
 
@@ -112,6 +115,25 @@ def _content(ids: np.ndarray, offsets: np.ndarray, prefix_len: int, special: lis
     return keep, spans.astype(np.int32)
 
 
+# Padded tokens per encoder batch at most: attention holds batch x 12 heads x width^2 floats, and ONNX
+# Runtime's arena (when on) keeps its largest allocation: 32 posts of 256 tokens would pin ~1 GB.
+MAX_BATCH_TOKENS = 4096
+
+
+def _batches(order: np.ndarray, lengths: list[int], batch_size: int) -> list[np.ndarray]:
+    """Consecutive runs of ``order`` (ascending length) of at most ``batch_size`` rows and
+    ``MAX_BATCH_TOKENS`` padded tokens (a single longer post is a batch of its own)."""
+    out, start = [], 0
+    for end in range(1, len(order) + 1):
+        full = end - start > batch_size or (end - start) * lengths[order[end - 1]] > MAX_BATCH_TOKENS
+        if full and end - 1 > start:
+            out.append(order[start : end - 1])
+            start = end - 1
+    if start < len(order):
+        out.append(order[start:])
+    return out
+
+
 class TransformerEncoder:
     def __init__(self, runtime: Path, max_tokens: int = 256, batch_size: int = 32):
         self.session = load_session(runtime)
@@ -127,9 +149,8 @@ class TransformerEncoder:
         tokens: list[np.ndarray] = [np.zeros((0, DIM), np.float32)] * n
         spans: list[np.ndarray] = [np.zeros((0, 2), np.int32)] * n
         order = np.argsort([len(x) for x in ids], kind="stable")
-        for start in range(0, n, self.batch_size):
-            rows = order[start : start + self.batch_size]
-            width = max(len(ids[i]) for i in rows)
+        for rows in _batches(order, [len(x) for x in ids], self.batch_size):
+            width = len(ids[rows[-1]])
             input_ids = np.full((len(rows), width), self.pad, dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
             for r, i in enumerate(rows):

@@ -77,6 +77,26 @@ def test_the_tokenizer_keeps_the_text_exactly(text):
     assert [t.text for t in doc if not t.is_space] == text.split()
 
 
+def test_encoder_batches_keep_the_order_and_the_token_budget():
+    from nlp.encoder import MAX_BATCH_TOKENS, _batches
+
+    assert MAX_BATCH_TOKENS == 4096  # the figures below assume it
+    lengths = [5, 300, 40, 40, 200, 200, 200, 3, 8192, 1200, 1200, 1200, 1200, 1500, 1500, 1500]
+    order = np.argsort(lengths, kind="stable")
+    batches = _batches(order, lengths, 3)
+    assert np.concatenate(batches).tolist() == order.tolist()  # every post once, shortest first
+    assert [[lengths[i] for i in b] for b in batches] == [
+        [3, 5, 40],
+        [40, 200, 200],
+        [200, 300, 1200],
+        [1200, 1200, 1200],
+        [1500, 1500],
+        [1500],
+        [8192],
+    ]  # at most 3 rows and 4,096 padded tokens; a longer post alone
+    assert [len(b) for b in _batches(np.arange(100), [34] * 100, 32)] == [32, 32, 32, 4]
+
+
 def test_fold_maps_every_folded_character_back_to_the_original():
     from nlp.text import fold
 
