@@ -247,9 +247,11 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    from nlp.parallel import without_torch
     from pipelines.analyze import analyze_file
 
     project = _project(args)
+    without_torch(project.config)  # this process only labels posts
     result = analyze_file(
         project, Path(args.input), Path(args.output), args.text_column, args.id_column,
         Path(args.brand_config) if args.brand_config else None, args.format, mode=args.mode,

@@ -293,8 +293,9 @@ class NLP(_Strict):
         0,
         ge=0,
         le=64,
-        description="Processes that label posts in parallel: 0 = one per CPU core for inputs of "
-        "5,000 posts or more (each loads its own copy of the models), 1 = in the calling process.",
+        description="Processes that label posts in parallel: 0 = in fast mode one per CPU core for "
+        "inputs of 5,000 posts or more, in default mode one (the encoder already uses every core); "
+        "1 = in the calling process; N = N processes, each with its own copy of the models.",
     )
     tasks: dict[Literal["sentiment", "emotion", "formality"], TaskModel] = Field(
         default_factory=dict,
