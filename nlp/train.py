@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +131,10 @@ def train_heads(x_all: np.ndarray, all_examples: list[dict], mode: str) -> tuple
     return heads, card
 
 
+def _per_language(examples: list[dict]) -> dict[str, int]:
+    return dict(sorted(Counter(e["language"] for e in examples).items()))
+
+
 def train(encoders: dict[str, object]) -> dict:
     """Train heads for every mode in ``encoders`` (mode -> encoder); write them and the model card."""
     examples = load_training_examples()
@@ -139,22 +144,8 @@ def train(encoders: dict[str, object]) -> dict:
         "trained_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "examples": len(examples),
         "tone_examples": len(tone),
-        "tone_languages": dict(
-            sorted(
-                {
-                    lang: sum(1 for e in tone if e["language"] == lang)
-                    for lang in {e["language"] for e in tone}
-                }.items()
-            )
-        ),  # fmt: skip
-        "languages": dict(
-            sorted(
-                {
-                    lang: sum(1 for e in examples if e["language"] == lang)
-                    for lang in {e["language"] for e in examples}
-                }.items()
-            )
-        ),  # fmt: skip
+        "tone_languages": _per_language(tone),
+        "languages": _per_language(examples),
         "modes": {},
     }
     for mode, encoder in encoders.items():
