@@ -54,7 +54,9 @@ def _file_digest(path: Path, mtime_ns: int) -> str:
 
 
 FINGERPRINT_KEY = "listening.source_fingerprint"
-BATCH_SIZE = 256
+# Posts per encoder call: the encoder sorts a call's posts by length before batching them, so larger
+# calls pad less (measured 180 against 146-163 posts/s at 256 on 2 cores) for ~50 MB more token vectors.
+BATCH_SIZE = 1024
 
 
 def _fingerprint(storage: Storage, paths: list[str], project: Project) -> str:

@@ -61,6 +61,7 @@ def _init(config_json: str, base: str, mode: str, threads: int) -> None:
     # Each worker has its share of the cores: ONNX Runtime, BLAS and the tokenizer stay within it.
     os.environ["LISTENING_ENCODER_THREADS"] = str(threads)
     os.environ["TOKENIZERS_PARALLELISM"] = "true" if threads > 1 else "false"
+    os.environ["RAYON_NUM_THREADS"] = str(threads)  # lingua's thread pool
     without_torch(config)
     from threadpoolctl import threadpool_limits
 

@@ -23,13 +23,14 @@ def fold(text: str) -> tuple[str, list[int]]:
     """
     if text.isascii():
         return text.lower(), list(range(len(text)))
-    out: list[str] = []
+    pieces = list(map(_fold_char, text))
+    folded = "".join(pieces)
+    if len(folded) == len(text) and "" not in pieces:  # one character each: offsets are the identity
+        return folded, list(range(len(text)))
     offsets: list[int] = []
-    for index, char in enumerate(text):
-        folded = _fold_char(char)
-        out.append(folded)
-        offsets.extend([index] * len(folded))
-    return "".join(out), offsets
+    for index, piece in enumerate(pieces):
+        offsets.extend([index] * len(piece))
+    return folded, offsets
 
 
 @cache

@@ -34,3 +34,13 @@ def test_too_little_text_falls_back_to_declared_or_und():
 def test_off_list_language_is_not_forced_into_a_configured_one():
     identifier = LanguageIdentifier(["en", "pl"])
     assert identifier.identify("Ho ordinato la spesa ieri sera ed è arrivata tutta rovinata").language == "it"
+
+
+def test_a_batch_gets_the_same_languages_as_one_text_at_a_time():
+    identifier = LanguageIdentifier(["en", "pl", "sl"])
+    texts = ["Paczka nie dotarła, a obsługa milczy od tygodnia", "👍", "The app keeps crashing on login",
+             "", "Naročil sem v ponedeljek in paket še vedno ni prišel", "Ho ordinato la spesa ieri sera"]  # fmt: skip
+    declared = [None, "pl", None, None, "en", None]
+    one_by_one = [identifier.identify(t, d) for t, d in zip(texts, declared, strict=True)]
+    assert identifier.identify_many(texts, declared) == one_by_one
+    assert [g.language for g in one_by_one] == ["pl", "pl", "en", UNDETERMINED, "sl", "it"]
