@@ -71,9 +71,13 @@ _HEBREW_PREFIX = rf"(?:[{HEBREW_PREFIXES}]{{1,3}}-?)?"
 _START = r"(?<!\w)(?<!\w@)"
 
 
+def _literal_core(term: str) -> str:
+    return fold(term)[0].strip().lstrip("@#")
+
+
 def _literal_pattern(term: str, prefix: str = "") -> str:
     """A handle or hashtag as a whole token; ``prefix`` is a regex for its sign ("@?" or "#")."""
-    word = fold(term)[0].strip().lstrip("@#")
+    word = _literal_core(term)
     return rf"(?<![\w@#.]){prefix}(?P<core>{re.escape(word)})(?![\w-]|\.\w)"
 
 
@@ -103,6 +107,7 @@ class BrandLinker:
         self._rules: list[tuple[str, str, re.Pattern]] = []  # (brand id, kind, pattern)
         self._alias_full: list[tuple[str, re.Pattern]] = []
         self._exclude: dict[str, re.Pattern] = {}
+        cores: list[str] = []  # every rule's core: a post none of them occurs in names no brand
         for brand in brands:
             # Aliases first: when several rules match the same span, the first one names its kind.
             aliases = sorted({a for a in brand.aliases if a.strip()}, key=len, reverse=True)
@@ -112,27 +117,34 @@ class BrandLinker:
                     (brand.id, "alias", re.compile(rf"{_START}{_HEBREW_PREFIX}(?P<core>{forms})(?!\w)"))
                 )
                 self._alias_full.append((brand.id, re.compile(rf"(?:{forms})")))
+                cores.append(forms)
             for handle in brand.handles:
                 if handle.startswith("@"):  # also written without the @ ("mercatohelp")
                     self._rules.append((brand.id, "handle", re.compile(_literal_pattern(handle, "@?"))))
+                    cores.append(re.escape(_literal_core(handle)))
             for tag in brand.hashtags:
                 self._rules.append((brand.id, "hashtag", re.compile(_literal_pattern(tag, "#"))))
+                cores.append(re.escape(_literal_core(tag)))
             for domain in brand.domains:
                 self._rules.append(
                     (brand.id, "domain", re.compile(rf"(?<![\w.-]){re.escape(domain)}(?![\w-])"))
                 )
+                cores.append(re.escape(domain))
             if brand.exclude:
                 terms = "|".join(
                     rf"(?<!\w){re.escape(fold(t)[0])}(?!\w)"
                     for t in sorted(brand.exclude, key=len, reverse=True)
                 )
                 self._exclude[brand.id] = re.compile(terms)
+        self._any = re.compile("|".join(cores)) if cores else None
 
     def mentions(self, text: str) -> list[Mention]:
         """Every brand mention with its span in the original text (exclusions applied)."""
         if not text:
             return []
         folded, offsets = fold(text)
+        if self._any is None or not self._any.search(folded):
+            return []
         found: dict[tuple[int, int], Mention] = {}
         for brand_id, kind, pattern in self._rules:
             for match in pattern.finditer(folded):

@@ -92,18 +92,19 @@ def nlp_columns(docs, author_brands: list[str | None]) -> dict[str, list]:
     out: dict[str, list] = {name: [] for name in ("language", "language_confidence", "brands",
                                                   "brand_mentions", *INSIGHT_COLUMNS)}  # fmt: skip
     for doc, author_brand in zip(docs, author_brands, strict=True):
-        ids = list(doc._.brands)
-        found = list(doc._.brand_mentions)
+        ext = doc._  # every ``doc._`` builds a new accessor object
+        ids = list(ext.brands)
+        found = list(ext.brand_mentions)
         if author_brand and author_brand not in ids:
             # A brand's own account speaks about that brand even without naming it.
             ids.insert(0, author_brand)
             found.insert(0, {"brand_id": author_brand, "matched": None, "start": None, "end": None,
                              "kind": "author"})  # fmt: skip
-        out["language"].append(doc._.language)
-        out["language_confidence"].append(doc._.language_confidence)
+        out["language"].append(ext.language)
+        out["language_confidence"].append(ext.language_confidence)
         out["brands"].append(ids)
         out["brand_mentions"].append(found)
-        row = doc._.insights or {}
+        row = ext.insights or {}
         for name in INSIGHT_COLUMNS:
             out[name].append(row.get(name))
     return out
@@ -116,8 +117,9 @@ def process(texts: list[str], declared: list[str | None], author_brands: list[st
     def docs():
         for text, lang, author_brand in zip(texts, declared, author_brands, strict=True):
             doc = nlp.make_doc(text or "")
-            doc._.declared_language = lang
-            doc._.author_brand = author_brand
+            ext = doc._
+            ext.declared_language = lang
+            ext.author_brand = author_brand
             yield doc
 
     return nlp.pipe(docs(), batch_size=batch_size)

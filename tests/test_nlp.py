@@ -66,7 +66,10 @@ def test_content_checks(text, words, symbols):
     assert has_symbols(text) is symbols
 
 
-@pytest.mark.parametrize("text", ["a  b", " lead", "trail ", "x\n\ny", "", "   ", "a \n b", "שלום 😀 עולם!"])
+@pytest.mark.parametrize(
+    "text",
+    ["a  b", " lead", "trail ", "x\n\ny", "", "   ", "a \n b", "שלום 😀 עולם!", "one", "a b c", "a\tb c"],
+)
 def test_the_tokenizer_keeps_the_text_exactly(text):
     import spacy
 
