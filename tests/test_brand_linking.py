@@ -86,3 +86,17 @@ def test_demo_gold_labels_are_recovered(linker):
             tp, fp, fn = tp + len(got & gold), fp + len(got - gold), fn + len(gold - got)
     f1 = 2 * tp / (2 * tp + fp + fn)
     assert f1 >= 0.98, f"brand linking F1 {f1:.3f} (tp={tp} fp={fp} fn={fn})"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [("@WidgetCare fixed it", "handle"), ("#GadgetDay was fun", "hashtag"), ("see shopwidgets.io/faq", "domain"),
+     ("Acmes are late", "alias"), ("nothing about any brand here", None)],
+)  # fmt: skip
+def test_every_kind_of_rule_passes_the_shortcut_for_posts_naming_no_brand(text, kind):
+    from schemas.config import Brand
+
+    # Handle, hashtag and domain do not contain the alias, so each must pass the shortcut on its own.
+    linker = BrandLinker([Brand(id="acme", name="Acme", aliases=["Acme"], handles=["@widgetcare"],
+                                hashtags=["#gadgetday"], domains=["shopwidgets.io"])])  # fmt: skip
+    assert [m.kind for m in linker.mentions(text)] == ([kind] if kind else [])
