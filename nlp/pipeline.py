@@ -53,26 +53,32 @@ class WhitespaceTokenizer:
     def __call__(self, text: str) -> Doc:
         if text and not _ODD_SPACE_RE.search(text):  # words apart by single spaces: the common case
             words = text.split(" ")
-            doc = Doc(self.vocab, words=words, spaces=[True] * (len(words) - 1) + [False])
-            doc._.text = text
-            return doc
-        words: list[str] = []
-        spaces: list[bool] = []
-        for match in _TOKEN_RE.finditer(text):
-            token = match.group()
-            if not token[0].isspace():
-                words.append(token)
-                spaces.append(False)
-                continue
-            if words and not spaces[-1] and not words[-1][0].isspace() and token[0] == " ":
-                spaces[-1] = True
-                token = token[1:]
-            if token:
-                words.append(token)
-                spaces.append(False)
+            spaces = [True] * (len(words) - 1) + [False]
+        else:
+            words, spaces = _split_keeping_whitespace(text)
         doc = Doc(self.vocab, words=words, spaces=spaces)
         doc._.text = text
         return doc
+
+
+def _split_keeping_whitespace(text: str) -> tuple[list[str], list[bool]]:
+    """spaCy words and trailing-space flags for any text: runs of whitespace other than one space
+    after a word become tokens of their own, so the doc's text is the input exactly."""
+    words: list[str] = []
+    spaces: list[bool] = []
+    for match in _TOKEN_RE.finditer(text):
+        token = match.group()
+        if not token[0].isspace():
+            words.append(token)
+            spaces.append(False)
+            continue
+        if words and not spaces[-1] and not words[-1][0].isspace() and token[0] == " ":
+            spaces[-1] = True
+            token = token[1:]
+        if token:
+            words.append(token)
+            spaces.append(False)
+    return words, spaces
 
 
 def doc_text(doc: Doc) -> str:
@@ -215,11 +221,11 @@ def build_pipeline(config: ProjectConfig, base: Path | None = None, mode: str | 
 @cache
 def _pipeline_for(config_json: str, base: str, mode: str, with_insights: bool) -> Language:
     nlp = build_pipeline(ProjectConfig.model_validate_json(config_json), Path(base), mode, with_insights)
-    _release_free_memory()
+    _settle_after_load()
     return nlp
 
 
-def _release_free_memory() -> None:
+def _settle_after_load() -> None:
     """Hand the heap's free pages back to the system (glibc only): loading lingua's models leaves
     about 70 MB of parse buffers freed but still held by the process.
 
