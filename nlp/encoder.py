@@ -136,6 +136,8 @@ def _batches(order: np.ndarray, lengths: list[int], batch_size: int) -> list[np.
 
 
 class TransformerEncoder:
+    releases_gil = True  # its time goes to ONNX Runtime and the Rust tokenizer
+
     def __init__(self, runtime: Path, max_tokens: int = 256, batch_size: int = 32):
         self.session = load_session(runtime)
         self.max_tokens = max_tokens
@@ -170,6 +172,8 @@ class TransformerEncoder:
 
 
 class StaticEncoder:
+    releases_gil = False  # numpy gathers and sums on small arrays, mostly under the GIL
+
     def __init__(self, runtime: Path, max_tokens: int = 256):
         self.vectors = _static_vectors(runtime)
         self.weights = np.load(runtime / STATIC_WEIGHTS_FILE)

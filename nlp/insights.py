@@ -232,11 +232,20 @@ class Analyzer:
         return shifted / np.maximum(np.linalg.norm(shifted, axis=1, keepdims=True), 1e-9)
 
     def analyze(self, items: list[Item]) -> list[dict]:
+        return self.finish(items, self.encode(items))
+
+    def encode(self, items: list[Item]) -> tuple[Encoded, dict[str, np.ndarray]]:
+        """The encoder's vectors and every head's probabilities (the heavy, GIL-releasing part)."""
         texts = [it.text or "" for it in items]
         encoded = self.encoder.encode(texts)
         probs = {task: head.probabilities(encoded.pooled) for task, head in self.heads.items()}
         for task, model in self.overrides.items():
             probs[task] = model.probabilities(texts, self.heads[task].labels)
+        return encoded, probs
+
+    def finish(self, items: list[Item], prepared: tuple[Encoded, dict[str, np.ndarray]]) -> list[dict]:
+        """One row of labels and evidence per item, from :meth:`encode`'s output."""
+        encoded, probs = prepared
         opinions = self._compare(items)
         return [self._row(i, item, encoded, probs, opinions.get(i, {})) for i, item in enumerate(items)]
 

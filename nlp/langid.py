@@ -25,6 +25,13 @@ MIN_CONFIDENCE = 0.1
 INTEREST_PRIOR = 2.0
 # The fast mode knows fewer languages besides the configured ones: those most posted in worldwide.
 FAST_OTHERS = ("en", "es", "pt", "fr", "de", "it", "ar", "ru", "tr", "nl", "uk")
+# Default mode: a post with at least this many letters is first scored by the trigram models alone
+# (about 4x cheaper); when they are this sure, the full 1-5-gram scoring is skipped. On 8,000 UMSAB
+# tweets and our 9,802 training posts this routed about half the posts and changed the accuracy of the
+# language by at most 0.0003 (0.8462 against 0.8465; 0.9521 unchanged). Shorter posts, and anything
+# the trigrams are less sure of, get the full scoring.
+QUICK_MIN_LETTERS = 60
+QUICK_MIN_CONFIDENCE = 0.999
 _LETTER_RE = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
@@ -45,6 +52,13 @@ def _detector(languages: tuple[str, ...], low_accuracy: bool = False):
     return builder.build()
 
 
+def _score(detector, texts: list[str]) -> list:
+    """lingua's confidence values per text, highest first; batches on every core."""
+    if len(texts) > 1:
+        return detector.compute_language_confidence_values_in_parallel(texts)
+    return [detector.compute_language_confidence_values(text) for text in texts]
+
+
 class LanguageIdentifier:
     """Identify the language of posts; ``low_accuracy`` (the fast mode) trades a little accuracy for speed:
     trigram models only, and only the languages of interest plus the ones most posted in worldwide."""
@@ -54,6 +68,9 @@ class LanguageIdentifier:
         known = FAST_OTHERS if low_accuracy else SUPPORTED_LANGUAGES
         codes = tuple(sorted(set(languages_of_interest) | set(known)))
         self._detector = _detector(codes, low_accuracy)
+        # lingua keeps its models in one process-wide cache, so the trigram-only detector over the same
+        # languages reuses the high-accuracy detector's trigram models: no extra memory.
+        self._quick = None if low_accuracy else _detector(codes, True)
         self._interest = {code.upper() for code in languages_of_interest}
         self._codes: dict = {}
         terms = sorted({t for t in ignore_terms if t}, key=len, reverse=True)
@@ -78,13 +95,16 @@ class LanguageIdentifier:
         """One guess per text; lingua scores the batch on every core (its own thread pool, sized by
         ``RAYON_NUM_THREADS``): about half the time a text takes one call at a time on 2 cores."""
         cleaned = [self._clean(text or "") for text in texts]
-        todo = [i for i, text in enumerate(cleaned) if len(_LETTER_RE.findall(text)) >= MIN_LETTERS]
-        scored = (
-            self._detector.compute_language_confidence_values_in_parallel([cleaned[i] for i in todo])
-            if len(todo) > 1
-            else [self._detector.compute_language_confidence_values(cleaned[i]) for i in todo]
-        )
-        values_of = dict(zip(todo, scored, strict=True))
+        letters = [len(_LETTER_RE.findall(text)) for text in cleaned]
+        todo = [i for i, count in enumerate(letters) if count >= MIN_LETTERS]
+        values_of = {}
+        if self._quick is not None:
+            long = [i for i in todo if letters[i] >= QUICK_MIN_LETTERS]
+            for i, values in zip(long, _score(self._quick, [cleaned[i] for i in long]), strict=True):
+                if values and values[0].value >= QUICK_MIN_CONFIDENCE:
+                    values_of[i] = values
+            todo = [i for i in todo if i not in values_of]
+        values_of.update(zip(todo, _score(self._detector, [cleaned[i] for i in todo]), strict=True))
         return [self._pick(values_of.get(i), declared[i]) for i in range(len(texts))]
 
     def _pick(self, values, declared: str | None) -> LanguageGuess:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import re
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -130,21 +131,36 @@ class InsightsComponent:
     def __init__(self, analyzer: Analyzer, batch_size: int):
         self.analyzer = analyzer
         self.batch_size = batch_size
+        # The transformer spends its time in ONNX Runtime, outside the GIL: it encodes one batch in a
+        # thread while this one labels the previous batch and language-identifies the next. The static
+        # encoder is numpy under the GIL, where the overlap measured slower.
+        self.overlap = analyzer.encoder.releases_gil
+        self._pool = None
 
     def __call__(self, doc: Doc) -> Doc:
         return next(iter(self.pipe([doc])))
 
     def pipe(self, stream, batch_size: int | None = None):
-        batch: list[Doc] = []
-        for doc in stream:
-            batch.append(doc)
-            if len(batch) >= (batch_size or self.batch_size):
-                yield from self._run(batch)
-                batch = []
-        if batch:
-            yield from self._run(batch)
+        size = batch_size or self.batch_size
+        if not self.overlap:
+            for docs in spacy.util.minibatch(stream, size):
+                items = self._items(docs)
+                yield from self._finish(docs, items, self.analyzer.encode(items))
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="listening-encoder")
+        pending = None  # (docs, items, future of their encoding)
+        for docs in spacy.util.minibatch(stream, size):
+            items = self._items(docs)
+            running = (docs, items, self._pool.submit(self.analyzer.encode, items))
+            if pending is not None:
+                yield from self._finish(pending[0], pending[1], pending[2].result())
+            pending = running
+        if pending is not None:
+            yield from self._finish(pending[0], pending[1], pending[2].result())
 
-    def _run(self, docs: list[Doc]):
+    @staticmethod
+    def _items(docs: list[Doc]) -> list[Item]:
         items = []
         for doc in docs:
             ext = doc._
@@ -155,7 +171,10 @@ class InsightsComponent:
             if author and author not in {m.brand_id for m in mentions}:
                 mentions.insert(0, Mention(author, None, None, "author"))
             items.append(Item(doc_text(doc), ext.language or "und", mentions, ext.clauses))
-        for doc, row in zip(docs, self.analyzer.analyze(items), strict=True):
+        return items
+
+    def _finish(self, docs, items, prepared):
+        for doc, row in zip(docs, self.analyzer.finish(items, prepared), strict=True):
             doc._.insights = row
             yield doc
 

@@ -299,3 +299,24 @@ def test_worker_processes_label_exactly_like_one_process(demo_config):
         [p["id"] for p in row] for row in serial["pain_points"]
     ]
     assert np.allclose(parallel["sentiment_score"], serial["sentiment_score"], atol=1e-5)
+
+
+def test_encoding_in_a_thread_keeps_order_and_labels(demo_config):
+    """Default mode encodes one batch in a thread while the previous one is labelled: same rows, in order."""
+    from nlp.enrich import nlp_columns, process
+    from nlp.pipeline import build_pipeline
+
+    nlp = build_pipeline(demo_config, REPO, "default")
+    component = nlp.get_pipe("listening_insights")
+    assert component.overlap  # the transformer encoder runs outside the GIL
+    texts = [f"{i}: " + t for i, t in enumerate(["Kvik is late again", "Zesta ma super promocje 🎉", "",
+                                                  "Заказ Korvo пришёл разбитым", "😡"] * 5)]  # fmt: skip
+    none = [None] * len(texts)
+    overlapped = nlp_columns(process(texts, none, none, nlp, batch_size=4), none)
+    component.overlap = False
+    serial = nlp_columns(process(texts, none, none, nlp, batch_size=4), none)
+    assert [e[0]["evidence"] if e else None for e in overlapped["label_evidence"]] == [
+        e[0]["evidence"] if e else None for e in serial["label_evidence"]
+    ]
+    for name in ("language", "brands", "sentiment_label", "emotion", "intents", "pain_points"):
+        assert overlapped[name] == serial[name], name
