@@ -73,7 +73,7 @@ def _estimated_rows(path: Path, fmt: str) -> int:
 
 def analyze_file(project: Project, input_path: Path, output: Path, text_column: str,
                  id_column: str | None = None, brand_config: Path | None = None, fmt: str = "auto",
-                 batch_rows: int = 2048, progress: bool = True, mode: str | None = None,
+                 batch_rows: int = 8192, progress: bool = True, mode: str | None = None,
                  workers: int | None = None) -> dict:  # fmt: skip
     """Label every row of ``input_path``; returns counts and where the output went."""
     config = project.config
