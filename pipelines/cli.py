@@ -221,6 +221,9 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         "--theme.primaryColor", "#3D5A80",  # not a brand colour: brand colours mean brands
     ]  # fmt: skip
     print(f"Dashboard: http://{args.host}:{args.port}  (Ctrl+C to stop)", flush=True)
+    if os.name == "posix":
+        # Become the server: a supervisor's SIGTERM then stops it, instead of leaving it orphaned.
+        os.execve(sys.executable, command, env)
     return subprocess.call(command, env=env)
 
 

@@ -79,6 +79,11 @@ def server(built_demo):
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+    # `listening dashboard` becomes the server, so stopping it leaves nothing serving on the port.
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, (
+            "the Streamlit server outlived `listening dashboard`"
+        )
 
 
 def _listening_sockets(pid: int) -> list[str]:
