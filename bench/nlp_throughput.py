@@ -24,8 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def sample_texts(n: int, seed: int = 7) -> tuple[list[str], str]:
-    shared = Path(os.environ.get("LISTENING_SHARED_DATA", ROOT.parent / "shared" / "data"))
-    umsab = shared / "umsab_xlmt_multilingual_tweet_sentiment" / "umsab_all_languages.csv"
+    from nlp.evaluate import UMSAB_FILE, default_shared_dir
+
+    umsab = default_shared_dir() / UMSAB_FILE
     if umsab.is_file():
         import pandas as pd
 

@@ -29,16 +29,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-UMSAB = Path("umsab_xlmt_multilingual_tweet_sentiment") / "umsab_all_languages.csv"
-
 
 def load_umsab(train_posts: int | None, test_posts: int | None, seed: int):
     import pandas as pd
 
-    shared = Path(os.environ.get("LISTENING_SHARED_DATA", ROOT.parent / "shared" / "data"))
-    if not (shared / UMSAB).is_file():
-        raise SystemExit(f"UMSAB not found at {shared / UMSAB} (set LISTENING_SHARED_DATA)")
-    frame = pd.read_csv(shared / UMSAB)
+    from nlp.evaluate import UMSAB_FILE, default_shared_dir
+
+    path = default_shared_dir() / UMSAB_FILE
+    if not path.is_file():
+        raise SystemExit(f"UMSAB not found at {path} (set LISTENING_SHARED_DATA)")
+    frame = pd.read_csv(path)
     train = frame[frame["split"] == "train"]
     if train_posts and train_posts < len(train):
         train = train.sample(n=train_posts, random_state=seed)

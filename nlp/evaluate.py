@@ -499,9 +499,12 @@ def eval_gold(
 
 
 # -- public sentiment sets -------------------------------------------------------------------------
+UMSAB_FILE = Path("umsab_xlmt_multilingual_tweet_sentiment") / "umsab_all_languages.csv"
+
+
 def eval_umsab(shared: Path, get_analyzer: AnalyzerFactory, limit: int | None = None) -> dict:
     """3-way sentiment on the UMSAB test split, per language (``limit`` rows per language)."""
-    path = shared / "umsab_xlmt_multilingual_tweet_sentiment" / "umsab_all_languages.csv"
+    path = shared / UMSAB_FILE
     if skipped := _missing(path.parent, path):
         return skipped
     frame = pd.read_csv(path)
